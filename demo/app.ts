@@ -1,0 +1,156 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session, { type Store } from 'express-session';
+import { fileURLToPath } from 'node:url';
+import type { SharingStore } from 'shared-session';
+import { sharedSession, type SharedSessionMiddleware } from 'shared-session/express';
+import { checkLogin } from './users.ts';
+
+declare module 'express-session' {
+  interface SessionData {
+    user: string;
+    cart: string[];
+    flash: string;
+  }
+}
+
+export interface DemoSiteOptions {
+  /** This site's origin, one of `sites`. */
+  origin: string;
+  /** Every site of the demo. */
+  sites: readonly string[];
+  /** shared-session's secret, the same on every site. */
+  secret: string;
+  /** express-session's cookie-signing secret (may differ per site). */
+  sessionSecret: string;
+  /** The session store every site shares. */
+  store: Store;
+  /** Where the demo logs shared-session's events. */
+  log?: (line: string) => void;
+  /** The top-level hop (default on); off leaves only the script push, to show what it does alone. */
+  hop?: boolean;
+  /** Where token ids and browser links go when `store` is a foreign one (connect-redis). */
+  sharingStore?: SharingStore | undefined;
+}
+
+/** A short name for a site: the first label of its host (`shop` for http://shop.localhost:3001). */
+export function siteName(origin: string): string {
+  return new URL(origin).hostname.split('.')[0] ?? origin;
+}
+
+/** The parsed form body; express.urlencoded leaves `req.body` undefined for other content types. */
+function formOf(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+}
+
+const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
+const MAX_CART = 20;
+
+/**
+ * One site of the demo: express-session on the shared store, shared-session right after
+ * it, a home page showing who you are on which site, a login, a cart and a logout.
+ */
+export function createDemoApp(options: DemoSiteOptions): { app: express.Express; shared: SharedSessionMiddleware } {
+  const name = siteName(options.origin);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('view engine', 'ejs');
+  app.set('views', VIEWS);
+
+  const shared = sharedSession({
+    sites: options.sites,
+    secret: options.secret,
+    hop: options.hop ?? true,
+    ...(options.sharingStore ? { sharingStore: options.sharingStore } : {}),
+  });
+  shared.on('sessionReplaced', (event) => log(`[${name}] took over the session from ${event.source} (${event.mechanism})`));
+  shared.on('rejected', (event) => log(`[${name}] refused ${event.request.method} ${event.mechanism}: ${event.reason} (${event.status})`));
+  shared.on('warning', (event) => log(`[${name}] warning ${event.code}: ${event.message}`));
+
+  app.use(
+    session({
+      name: `${name}.sid`,
+      secret: options.sessionSecret,
+      store: options.store,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: 7 * 24 * 3600 * 1000 },
+    }),
+  );
+  app.use(shared);
+  app.use(express.urlencoded({ extended: false, limit: '2kb' }));
+
+  // Login CSRF and cross-site posts: every form post must come from this site's own pages.
+  // Browsers always send Origin on POST; SameSite=Lax alone does not stop a forged login.
+  app.post('/{*any}', (req: Request, res: Response, next: NextFunction) => {
+    if (req.get('origin') === options.origin) return next();
+    res.status(403).type('text').send('cross-site form post refused\n');
+  });
+
+  app.get('/', (req, res) => {
+    const flash = req.session.flash;
+    if (flash) delete req.session.flash;
+    res.render('home', {
+      siteName: name,
+      origin: options.origin,
+      otherSites: options.sites.filter((site) => site !== options.origin).map((site) => ({ name: siteName(site), origin: site })),
+      user: req.session.user,
+      sessionId: req.session.user || req.session.cart ? req.sessionID : undefined,
+      cart: req.session.cart ?? [],
+      message: flash,
+    });
+  });
+
+  app.get('/whoami', (req, res) => {
+    res.json({ site: name, user: req.session.user ?? null, sessionId: req.session.user || req.session.cart ? req.sessionID : null, cart: req.session.cart ?? [] });
+  });
+
+  app.post('/login', (req, res, next) => {
+    const form = formOf(req);
+    const user = checkLogin(form.username, form.password);
+    if (!user) {
+      req.session.flash = 'Wrong user name or password.';
+      return res.redirect(303, '/');
+    }
+    // A new session id at login (session fixation); the anonymous cart comes along.
+    const cart = req.session.cart;
+    req.session.regenerate((error) => {
+      if (error) return next(error);
+      req.session.user = user;
+      if (cart) req.session.cart = cart;
+      req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, '/')));
+    });
+  });
+
+  app.post('/cart', (req, res) => {
+    const item = formOf(req).item;
+    if (typeof item !== 'string' || item.trim() === '' || item.length > 60) {
+      return res.status(400).type('text').send('an item is 1 to 60 characters\n');
+    }
+    const cart = req.session.cart ?? [];
+    if (cart.length >= MAX_CART) return res.status(409).type('text').send('the cart is full\n');
+    req.session.cart = [...cart, item.trim()];
+    res.redirect(303, '/');
+  });
+
+  app.post('/logout', (req, res, next) => {
+    req.session.destroy((error) => {
+      if (error) return next(error);
+      res.clearCookie(`${name}.sid`);
+      res.redirect(303, '/');
+    });
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // A store that cannot be reached answers 503 (its errors carry `status`), anything else 500.
+    const status = (error as { status?: unknown }).status === 503 ? 503 : 500;
+    log(`[${name}] ${status === 503 ? 'store unavailable' : 'error'}: ${error instanceof Error ? (status === 503 ? error.message : error.stack) : 'unknown error'}`);
+    if (!res.headersSent) {
+      if (status === 503) res.setHeader('retry-after', '5');
+      res.status(status).type('text').send(status === 503 ? 'the session store is unavailable; try again shortly\n' : 'internal error\n');
+    }
+  });
+
+  return { app, shared };
+}

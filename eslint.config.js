@@ -1,0 +1,62 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const FRAMEWORKS = ['express', 'express-session', 'fastify', '@fastify/*', 'koa', 'koa-session', 'hono', 'hono/*'];
+const STORE_CLIENTS = ['redis', '@redis/*', 'pg', 'pg-*', 'ioredis', 'node:sqlite'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/data/', '.tmp/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/only-throw-error': 'error',
+      eqeqeq: ['error', 'always'],
+      'no-console': 'off',
+    },
+  },
+  {
+    // The shape of the house: the core knows no framework and no store client.
+    files: ['src/core/**', 'src/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: [...FRAMEWORKS, ...STORE_CLIENTS], message: 'The core imports no framework and no store client.' },
+            { group: ['../express/*', '../stores/*', '../*/index.ts'], message: 'The core never imports an adapter or a store.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Adapters talk to the core only; never to each other, never to a store.
+    files: ['src/express/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../stores/*', '../fastify/*', '../koa/*', '../hono/*'], message: 'An adapter imports only the core.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/stores/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: [...FRAMEWORKS, '../express/*'], message: 'A store implements the store contract; it imports no framework.' }] },
+      ],
+    },
+  },
+  {
+    files: ['test/**', 'bench/**', 'scripts/**'],
+    rules: {
+      // node:test's describe/it return promises that the runner awaits itself.
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['describe', 'it', 'test', 'suite'], package: 'node:test' }] }],
+    },
+  },
+);

@@ -1,0 +1,235 @@
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { SharedSessionError, optionError } from '../core/errors.ts';
+import type { SharingStore } from '../core/sharing-store.ts';
+import { changeOf, expiryOf, type SessionChange, type StoredRecord, type StoredSession } from './change.ts';
+import { Deadlines } from './deadlines.ts';
+
+export { changeOf, expiryOf, type SessionChange, type SessionDelta, type StoredCookie, type StoredRecord, type StoredSession } from './change.ts';
+
+export type Callback<T> = (error: unknown, value?: T) => void;
+
+// Loose on purpose: the stores must be assignable to express-session's and
+// @fastify/session's Store types without importing either package's types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LooseCallback = (error: any, session?: any) => void;
+
+/** Options every store of this package takes. */
+export interface StoreOptions {
+  /** Lifetime of a session whose cookie has no expiry (a browser-session cookie). Default 86400 (one day). */
+  defaultTtlSeconds?: number;
+  /** How long a destroyed session id stays refused, so that a slow request cannot bring it back. Default 3600. */
+  tombstoneSeconds?: number;
+  /** A store operation that takes longer fails with a 503-type error. Default 2000. */
+  operationTimeoutMs?: number;
+}
+
+type ExpressSessionModule = { Store: { prototype: { createSession(this: unknown, req: unknown, session: unknown): object } } };
+let expressSession: ExpressSessionModule | undefined;
+
+/** A positive number option of a store (zero too when `allowZero`). */
+export function positiveOption(value: unknown, option: string, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw optionError(option, `must be a ${allowZero ? 'non-negative' : 'positive'} number`, `Use e.g. ${fallback}.`);
+  }
+  return value;
+}
+
+/**
+ * The callback-style Store interface that express-session and @fastify/session expect,
+ * over a promise-based implementation, with what every store of this package guarantees:
+ *
+ * - **no lost updates**: a save writes the session whole only over the record the request
+ *   loaded; when another save came in between, only the top-level keys this request
+ *   changed are merged in (what it loaded is known from `createSession`, which
+ *   express-session calls with the record `get` returned), so concurrent requests changing
+ *   different keys both win; the same key: the last save wins;
+ * - **destroyed stays destroyed**: `destroy` leaves a tombstone for `tombstoneSeconds`,
+ *   and a later save of that id is dropped;
+ * - **bounded failures**: an operation that fails or takes longer than
+ *   `operationTimeoutMs` rejects with `SharedSessionError`
+ *   `ERR_SHARED_SESSION_STORE_UNAVAILABLE` (`status` 503), which Express answers as 503.
+ */
+export abstract class CallbackStore extends EventEmitter implements SharingStore {
+  protected readonly defaultTtlMs: number;
+  protected readonly tombstoneMs: number;
+  protected readonly operationTimeoutMs: number;
+
+  /** Sweeps at a tenth of the limit: a late operation fails within 10 % of `operationTimeoutMs`. */
+  readonly #deadlines: Deadlines;
+
+  constructor(options: StoreOptions = {}) {
+    super();
+    this.defaultTtlMs = positiveOption(options.defaultTtlSeconds, 'defaultTtlSeconds', 86_400) * 1000;
+    this.tombstoneMs = positiveOption(options.tombstoneSeconds, 'tombstoneSeconds', 3600) * 1000;
+    this.operationTimeoutMs = positiveOption(options.operationTimeoutMs, 'operationTimeoutMs', 2000);
+    this.#deadlines = new Deadlines(Math.max(10, Math.min(250, this.operationTimeoutMs / 10)));
+  }
+
+  /**
+   * True for a store whose operations run synchronously (SQLite): no timer can outrun
+   * them, as they block the event loop, so none is set; their own busy timeout bounds them.
+   */
+  protected get synchronous(): boolean {
+    return false;
+  }
+
+  /** The record, or undefined when missing, expired or destroyed. */
+  protected abstract read(sid: string): Promise<StoredRecord | undefined>;
+  /**
+   * Apply one save atomically, and set the expiry: nothing when `sid` has a live
+   * tombstone; `change.json` when there is no live record, when the change is a new
+   * session (`loaded` undefined), or when the record is still the one the request loaded;
+   * otherwise `change.mergeInto(current record)`. Resolve the new record's version when
+   * the store versions records and wrote `change.json` itself, else undefined.
+   */
+  protected abstract write(sid: string, change: SessionChange): Promise<string | undefined>;
+  /** Delete the record and leave a tombstone living `tombstoneMs`. */
+  protected abstract remove(sid: string): Promise<void>;
+  /**
+   * Move the expiry of a live record, never creating one. The stored cookie is left as it
+   * is (as connect-redis does): its `expires` is never read back, since every save and
+   * every Set-Cookie takes the request's own cookie.
+   */
+  protected abstract refresh(sid: string, expires: number): Promise<void>;
+  protected abstract list(): Promise<Record<string, Record<string, unknown>>>;
+  protected abstract count(): Promise<number>;
+  protected abstract removeAll(): Promise<void>;
+  protected abstract claim(key: string, ttlMs: number): Promise<boolean>;
+  protected abstract getLink(browserId: string): Promise<string | undefined>;
+  protected abstract putLink(browserId: string, value: string, ttlMs: number): Promise<void>;
+
+  /**
+   * Run one operation with the time limit, turning every failure into a 503-type
+   * `SharedSessionError` that keeps the cause (and never a session's data) for logs.
+   */
+  protected guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    const fail = (error: unknown): never => {
+      throw error instanceof SharedSessionError ? error : unavailable(`${this.constructor.name} ${operation} failed`, error);
+    };
+    let running: Promise<T>;
+    try {
+      running = work();
+    } catch (error) {
+      running = Promise.reject(error instanceof Error ? error : new Error('store operation failed', { cause: error }));
+    }
+    if (this.synchronous) return running.catch(fail);
+    const late = (): Error => new Error(`${operation} took longer than ${this.operationTimeoutMs} ms`);
+    return this.#deadlines.run(running, this.operationTimeoutMs, late).catch(fail);
+  }
+
+  get(sid: string, callback: LooseCallback): void {
+    const loaded = this.guard('get', () => this.read(sid)).then((record) => {
+      if (!record) return null;
+      const session = JSON.parse(record.json) as object;
+      remember(session, record);
+      return session;
+    });
+    settle(loaded, callback);
+  }
+
+  set(sid: string, session: StoredSession, callback?: Callback<void>): void {
+    const change = changeOf(session, loadedOf(session), expiryOf(session, this.defaultTtlMs));
+    const saved = this.guard('set', () => this.write(sid, change)).then((version) => {
+      // A second save in the same request is compared against this one: what this request
+      // sent (not a merged record, which holds other requests' changes it never saw).
+      remember(session, { json: change.json, version });
+    });
+    settle(saved, callback);
+  }
+
+  destroy(sid: string, callback?: Callback<void>): void {
+    settle(this.guard('destroy', () => this.remove(sid)), callback);
+  }
+
+  touch(sid: string, session: StoredSession, callback?: Callback<void>): void {
+    settle(this.guard('touch', () => this.refresh(sid, expiryOf(session, this.defaultTtlMs))), callback);
+  }
+
+  all(callback: LooseCallback): void {
+    settle(this.guard('all', () => this.list()), callback);
+  }
+
+  length(callback: Callback<number>): void {
+    settle(this.guard('length', () => this.count()), callback);
+  }
+
+  clear(callback?: Callback<void>): void {
+    settle(this.guard('clear', () => this.removeAll()), callback);
+  }
+
+  claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    return this.guard('claimOnce', () => this.claim(key, ttlMs));
+  }
+
+  readLink(browserId: string): Promise<string | undefined> {
+    return this.guard('readLink', () => this.getLink(browserId));
+  }
+
+  writeLink(browserId: string, value: string, ttlMs: number): Promise<void> {
+    return this.guard('writeLink', () => this.putLink(browserId, value, ttlMs));
+  }
+
+  /**
+   * express-session builds its Session and Cookie objects through the store. Its own
+   * Store base class does that; reaching it lazily keeps this store free of an
+   * express-session import, so @fastify/session users need not install it. The store
+   * notes which record the session came from, so that its save can tell what changed.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- express-session types the result as its own Session
+  createSession(req: unknown, session: StoredSession): any {
+    expressSession ??= createRequire(import.meta.url)('express-session') as ExpressSessionModule;
+    // The record `get` returned, before express-session replaces its cookie.
+    const loaded = loadedOf(session);
+    const built = expressSession.Store.prototype.createSession.call(this, req, session);
+    if (loaded) remember(built, loaded);
+    return built;
+  }
+
+  /** express-session's `Store#load`: a session object for `sid`, or nothing. */
+  load(sid: string, callback: LooseCallback): void {
+    this.get(sid, (error: unknown, session?: StoredSession | null) => {
+      if (error) return callback(error);
+      if (!session) return callback(null);
+      callback(null, this.createSession({ sessionID: sid, sessionStore: this }, session));
+    });
+  }
+
+  /** express-session's `Store#regenerate`: destroy, then a fresh session from express-session's `generate`. */
+  regenerate(req: { sessionID: string }, callback: Callback<void>): void {
+    this.destroy(req.sessionID, (error) => {
+      (this as unknown as { generate(req: unknown): void }).generate(req);
+      callback(error);
+    });
+  }
+}
+
+/**
+ * What a session object was loaded (or last saved) as, kept on the object under a symbol:
+ * for...in, JSON.stringify and Object.keys skip it, so express-session never copies it
+ * into the session data or saves it. (A WeakMap did the same, but its entries cost the
+ * garbage collector more than the store's own GET, measured in the store benchmark.)
+ */
+const LOADED = Symbol('shared-session loaded record');
+
+function remember(session: object, record: StoredRecord): void {
+  Object.defineProperty(session, LOADED, { value: record, writable: true, configurable: true, enumerable: false });
+}
+
+function loadedOf(session: object): StoredRecord | undefined {
+  return (session as { [LOADED]?: StoredRecord })[LOADED];
+}
+
+/** The 503-type error of a store that cannot serve a request. */
+export function unavailable(message: string, cause: unknown): SharedSessionError {
+  // Express's error handling answers with `status`; express-session passes store errors on.
+  return new SharedSessionError('ERR_SHARED_SESSION_STORE_UNAVAILABLE', `shared-session: ${message}`, { cause, status: 503 });
+}
+
+function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
+  promise.then(
+    (value) => callback?.(null, value),
+    (error: unknown) => callback?.(error),
+  );
+}

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SharingStore } from 'shared-session';
+
+/** The callback API every session store of this package offers (express-session's Store). */
+export interface ContractStore extends SharingStore {
+  createSession(req: unknown, session: object): Record<string, unknown>;
+  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
+  set(sid: string, session: object, callback?: (error?: unknown) => void): void;
+  destroy(sid: string, callback?: (error?: unknown) => void): void;
+  touch(sid: string, session: object, callback?: (error?: unknown) => void): void;
+  all(callback: (error: unknown, sessions?: unknown) => void): void;
+  length(callback: (error: unknown, length?: number) => void): void;
+  clear(callback?: (error?: unknown) => void): void;
+}
+
+export interface StoreUnderTest {
+  readonly store: ContractStore;
+  /** A second, independent instance on the same backing storage (another process's view), when the store has one. */
+  readonly twin?: ContractStore;
+  close(): Promise<void>;
+}
+
+const p = <T>(run: (callback: (error: unknown, value?: T) => void) => void): Promise<T | undefined> =>
+  new Promise((resolve, reject) => run((error, value) => (error ? reject(error instanceof Error ? error : new Error('store failed', { cause: error })) : resolve(value))));
+
+const get = (store: ContractStore, sid: string) => p<unknown>((cb) => store.get(sid, cb));
+const set = (store: ContractStore, sid: string, session: object) => p<void>((cb) => store.set(sid, session, cb));
+const destroy = (store: ContractStore, sid: string) => p<void>((cb) => store.destroy(sid, cb));
+const touch = (store: ContractStore, sid: string, session: object) => p<void>((cb) => store.touch(sid, session, cb));
+const length = (store: ContractStore) => p<number>((cb) => store.length(cb));
+const all = (store: ContractStore) => p<unknown>((cb) => store.all(cb));
+const clear = (store: ContractStore) => p<void>((cb) => store.clear(cb));
+
+/** Load a session the way express-session does (get, then createSession), as one request would. */
+async function load(store: ContractStore, sid: string): Promise<Record<string, unknown>> {
+  const data = await get(store, sid);
+  assert.ok(data, `session ${sid} exists`);
+  return store.createSession({ sessionID: sid, sessionStore: store }, data);
+}
+
+const inMs = (ms: number) => ({ originalMaxAge: ms, expires: new Date(Date.now() + ms).toISOString(), httpOnly: true, path: '/' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The one behavioural suite every store must pass: the express-session Store methods,
+ * expiry from the cookie, and the single-use claims the core relies on.
+ */
+export function describeStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`store contract: ${name}`, () => {
+    let subject: StoreUnderTest;
+    let store: ContractStore;
+    before(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    after(() => subject.close());
+
+    it('returns nothing for an unknown id, quickly', async () => {
+      const started = performance.now();
+      assert.equal(await get(store, 'no-such-id'), null);
+      assert.ok(performance.now() - started < 1000);
+    });
+
+    it('stores and returns a session, cookie included', async () => {
+      const session = { cookie: inMs(60_000), user: 'alice', cart: ['tea'], nested: { a: [1, 2, { b: null }] } };
+      await set(store, 'sid-1', session);
+      assert.deepEqual(await get(store, 'sid-1'), session);
+    });
+
+    it('overwrites on set and forgets on destroy', async () => {
+      await set(store, 'sid-2', { cookie: inMs(60_000), n: 1 });
+      await set(store, 'sid-2', { cookie: inMs(60_000), n: 2 });
+      assert.equal(((await get(store, 'sid-2')) as { n: number }).n, 2);
+      await destroy(store, 'sid-2');
+      assert.equal(await get(store, 'sid-2'), null);
+      await destroy(store, 'sid-2'); // destroying twice is not an error
+    });
+
+    it('expires a session when its cookie expires', async () => {
+      await set(store, 'sid-short', { cookie: inMs(300), user: 'x' });
+      assert.ok(await get(store, 'sid-short'));
+      await sleep(450);
+      assert.equal(await get(store, 'sid-short'), null);
+    });
+
+    it('extends the expiry on touch, keeping the data', async () => {
+      const session = { cookie: inMs(400), user: 'touchy' };
+      await set(store, 'sid-touch', session);
+      await touch(store, 'sid-touch', { ...session, cookie: inMs(60_000) });
+      await sleep(550);
+      const back = (await get(store, 'sid-touch')) as { user: string } | null;
+      assert.equal(back?.user, 'touchy');
+    });
+
+    it('does not bring back an expired session on touch', async () => {
+      await set(store, 'sid-gone', { cookie: inMs(200), user: 'late' });
+      await sleep(300);
+      await touch(store, 'sid-gone', { cookie: inMs(60_000), user: 'late' });
+      assert.equal(await get(store, 'sid-gone'), null);
+    });
+
+    it('counts, lists and clears live sessions', async () => {
+      await clear(store);
+      await set(store, 'a', { cookie: inMs(60_000), v: 'a' });
+      await set(store, 'b', { cookie: inMs(60_000), v: 'b' });
+      await set(store, 'expired', { cookie: inMs(100), v: 'x' });
+      await sleep(200);
+      assert.equal(await length(store), 2);
+      const listed = (await all(store)) as Record<string, { v: string }>;
+      assert.deepEqual(Object.keys(listed).sort(), ['a', 'b']);
+      assert.equal(listed.a?.v, 'a');
+      await clear(store);
+      assert.equal(await length(store), 0);
+    });
+
+    it('keeps a session without cookie expiry for the default lifetime', async () => {
+      await set(store, 'sid-browser', { cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, user: 'b' });
+      assert.equal(((await get(store, 'sid-browser')) as { user: string }).user, 'b');
+    });
+
+    it('keeps both changes when two requests change different keys of one session', async () => {
+      await set(store, 'race-keys', { cookie: inMs(60_000), user: 'alice', cart: ['tea'] });
+      const first = await load(store, 'race-keys');
+      const second = await load(subject.twin ?? store, 'race-keys');
+      first.cart = ['tea', 'milk'];
+      second.theme = 'dark';
+      await set(store, 'race-keys', first);
+      await set(subject.twin ?? store, 'race-keys', second);
+      const back = (await get(store, 'race-keys')) as Record<string, unknown>;
+      assert.deepEqual([back.user, back.cart, back.theme], ['alice', ['tea', 'milk'], 'dark']);
+    });
+
+    it('lets the last save win when two requests change the same key, and keeps removals', async () => {
+      await set(store, 'race-same', { cookie: inMs(60_000), cart: ['a'], note: 'x' });
+      const first = await load(store, 'race-same');
+      const second = await load(store, 'race-same');
+      first.cart = ['first'];
+      second.cart = ['second'];
+      delete second.note;
+      await set(store, 'race-same', first);
+      await set(store, 'race-same', second);
+      const back = (await get(store, 'race-same')) as Record<string, unknown>;
+      assert.deepEqual(back.cart, ['second']);
+      assert.equal('note' in back, false);
+    });
+
+    it('keeps a destroyed session destroyed, whatever request saves later', async () => {
+      await set(store, 'race-logout', { cookie: inMs(60_000), user: 'alice' });
+      const slow = await load(store, 'race-logout');
+      await destroy(subject.twin ?? store, 'race-logout');
+      slow.cart = ['late'];
+      await set(store, 'race-logout', slow);
+      await touch(store, 'race-logout', slow);
+      assert.equal(await get(store, 'race-logout'), null);
+      // A new session (not loaded from the store) under that id stays refused too.
+      await set(store, 'race-logout', { cookie: inMs(60_000), user: 'mallory' });
+      assert.equal(await get(store, 'race-logout'), null);
+    });
+
+    it('keeps a destroyed session destroyed when saves race the destroy', async () => {
+      const other = subject.twin ?? store;
+      const sids = Array.from({ length: 60 }, (_, i) => `race-destroy-${i}`);
+      await Promise.all(
+        sids.map(async (sid) => {
+          await set(store, sid, { cookie: inMs(60_000), n: 0 });
+          const [a, b] = [await load(store, sid), await load(other, sid)];
+          a.n = 1;
+          b.m = 2;
+          await Promise.all([set(store, sid, a), destroy(other, sid), set(other, sid, b), set(store, sid, { cookie: inMs(60_000), fresh: true })]);
+        }),
+      );
+      const back = await Promise.all(sids.map((sid) => get(store, sid)));
+      assert.equal(back.filter(Boolean).length, 0);
+    });
+
+    it('writes the whole session when its record vanished between load and save', async () => {
+      await set(store, 'vanishing', { cookie: inMs(250), user: 'v', cart: ['kept'] });
+      const loaded = await load(store, 'vanishing');
+      await sleep(350);
+      loaded.cookie = inMs(60_000);
+      loaded.theme = 'new';
+      await set(store, 'vanishing', loaded);
+      const back = (await get(store, 'vanishing')) as Record<string, unknown>;
+      assert.deepEqual([back.user, back.cart, back.theme], ['v', ['kept'], 'new']);
+    });
+
+    it('writes only what changed since the previous save of the same request', async () => {
+      await set(store, 'twice', { cookie: inMs(60_000), a: 1, b: 1 });
+      const request = await load(store, 'twice');
+      const other = await load(store, 'twice');
+      request.a = 2;
+      await set(store, 'twice', request);
+      other.b = 3;
+      await set(store, 'twice', other);
+      request.c = 4; // b is unchanged in this request since its first save: it must not undo b = 3
+      await set(store, 'twice', request);
+      const back = (await get(store, 'twice')) as Record<string, unknown>;
+      assert.deepEqual([back.a, back.b, back.c], [2, 3, 4]);
+    });
+
+    it('grants a claim exactly once, and again only after it expired', async () => {
+      assert.equal(await store.claimOnce('claim-1', 300), true);
+      assert.equal(await store.claimOnce('claim-1', 300), false);
+      assert.equal(await store.claimOnce('claim-2', 300), true);
+      await sleep(400);
+      assert.equal(await store.claimOnce('claim-1', 300), true);
+    });
+
+    it('grants one claim out of 200 racing calls', async () => {
+      const stores = subject.twin ? [store, subject.twin] : [store];
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (stores[i % stores.length] as ContractStore).claimOnce('race', 10_000)));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('grants an expired claim to exactly one of 200 racing calls', async () => {
+      assert.equal(await store.claimOnce('reclaim', 100), true);
+      await sleep(200);
+      const stores = subject.twin ? [store, subject.twin] : [store];
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (stores[i % stores.length] as ContractStore).claimOnce('reclaim', 10_000)));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('keeps a link record per browser, overwrites it, and expires it', async () => {
+      assert.equal(await store.readLink('browser-1'), undefined);
+      await store.writeLink('browser-1', '{"sid":"a"}', 60_000);
+      await store.writeLink('browser-2', '{"sid":"b"}', 300);
+      assert.equal(await store.readLink('browser-1'), '{"sid":"a"}');
+      await store.writeLink('browser-1', '{"sid":"c"}', 60_000);
+      assert.equal(await store.readLink('browser-1'), '{"sid":"c"}');
+      assert.equal(await store.readLink('browser-2'), '{"sid":"b"}');
+      await sleep(400);
+      assert.equal(await store.readLink('browser-2'), undefined);
+      if (subject.twin) assert.equal(await subject.twin.readLink('browser-1'), '{"sid":"c"}');
+    });
+
+    it('shares sessions and claims with a second instance on the same storage', { skip: false }, async (t) => {
+      if (!subject.twin) return t.skip('this store has no shared backing storage');
+      await set(store, 'shared', { cookie: inMs(60_000), user: 'both' });
+      assert.equal(((await get(subject.twin, 'shared')) as { user: string }).user, 'both');
+      assert.equal(await store.claimOnce('twin-claim', 10_000), true);
+      assert.equal(await subject.twin.claimOnce('twin-claim', 10_000), false);
+    });
+  });
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SqliteStore } from 'shared-session/sqlite';
+import { startExpressSite, type ExpressSite } from '../helpers/express-site.ts';
+import { NAVIGATION_HEADERS, request } from '../helpers/http.ts';
+import { freePort } from '../helpers/ports.ts';
+
+describe('the hop through the Express adapter', () => {
+  let dir: string;
+  const stores: SqliteStore[] = [];
+  const sites: ExpressSite[] = [];
+  const store = (): SqliteStore => {
+    const instance = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+    stores.push(instance);
+    return instance;
+  };
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-session-express-hop-'));
+  });
+  after(async () => {
+    await Promise.all(sites.map((site) => site.close()));
+    for (const instance of stores) instance.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('behind a reverse proxy (trust proxy honoured for scheme and host)', () => {
+    const origins = ['https://a.example', 'https://b.example'];
+    let port: number;
+    before(async () => {
+      port = await freePort();
+      // b's app listens on loopback; the proxy in front of it terminates TLS for b.example.
+      sites.push(await startExpressSite({ origin: origins[1]!, sites: origins, store: store(), trustProxy: 'loopback', port, shared: { hubProbe: false } }));
+    });
+    const viaProxy = (headers: Record<string, string>) =>
+      request(`http://127.0.0.1:${port}/cart?x=1`, { headers: { ...NAVIGATION_HEADERS, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example', ...headers } });
+
+    it('sends the visitor to the hub’s configured https origin, with a __Host- Secure state cookie', async () => {
+      const response = await viaProxy({});
+      assert.equal(response.status, 303);
+      assert.match(response.headers.location ?? '', /^https:\/\/a\.example\/shared-session\/hop\?r=[A-Za-z0-9_-]+$/);
+      const [state] = response.setCookies;
+      assert.match(state?.name ?? '', /^__Host-shared-session\.hop\.[A-Za-z0-9_-]{8}$/);
+      assert.equal(state?.secure, true);
+      assert.equal(state?.httpOnly, true);
+      assert.equal(state?.sameSite, 'lax');
+      assert.equal(state?.path, '/');
+      assert.equal(state?.domain, undefined);
+    });
+
+    it('ignores forwarded headers from a peer it does not trust', async () => {
+      const untrusted = await freePort();
+      sites.push(await startExpressSite({ origin: origins[1]!, sites: origins, store: store(), port: untrusted, shared: { hubProbe: false } }));
+      // Without trust, the Host (127.0.0.1:port) counts, and it is not a configured site: no hop, no cookie.
+      const response = await request(`http://127.0.0.1:${untrusted}/cart`, { headers: { ...NAVIGATION_HEADERS, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example' } });
+      assert.equal(response.status, 200);
+      assert.equal(response.setCookies.length, 0);
+    });
+
+    it('answers a spoofed Host with the page, and no hop and no cookie', async () => {
+      const response = await viaProxy({ 'x-forwarded-host': 'evil.example' });
+      assert.equal(response.status, 200);
+      assert.equal(response.setCookies.length, 0);
+    });
+  });
+
+  describe('opting out', () => {
+    const origins: string[] = [];
+    before(async () => {
+      origins.push(`http://hub.localhost:${await freePort()}`, `http://api.localhost:${await freePort()}`, `http://off.localhost:${await freePort()}`);
+      sites.push(await startExpressSite({ origin: origins[0]!, sites: origins, store: store() }));
+      sites.push(await startExpressSite({ origin: origins[1]!, sites: origins, store: store(), shared: { hopExclude: ['/api', '/static'] } }));
+      sites.push(await startExpressSite({ origin: origins[2]!, sites: origins, store: store(), shared: { hop: false } }));
+    });
+
+    it('never hops on excluded path prefixes', async () => {
+      for (const path of ['/api', '/api/orders', '/static/app.css']) {
+        const response = await request(`${origins[1]}${path}`, { headers: NAVIGATION_HEADERS });
+        assert.equal(response.status, 200, path);
+        assert.equal(response.setCookies.length, 0, path);
+      }
+      const page = await request(`${origins[1]}/apiary`, { headers: NAVIGATION_HEADERS });
+      assert.equal(page.status, 303, 'a prefix is a whole path segment');
+    });
+
+    it('never hops, and sets no link cookie, with hop: false', async () => {
+      const response = await request(`${origins[2]}/`, { headers: NAVIGATION_HEADERS });
+      assert.equal(response.status, 200);
+      assert.equal(response.setCookies.length, 0);
+    });
+
+    it('answers the hub check on every site', async () => {
+      const response = await request(`${origins[0]}/shared-session/health`);
+      assert.equal(response.status, 204);
+      assert.equal(response.headers['cache-control'], 'no-store');
+    });
+  });
+});

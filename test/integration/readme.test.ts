@@ -1,0 +1,92 @@
+/**
+ * The README cannot rot: its quick start is a file a test runs, its options table names
+ * every option, and its reason table every reason code with its status.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { REJECT_STATUS } from 'shared-session';
+import { OPTION_NAMES } from '../../src/core/options.ts';
+import { EXPRESS_OPTION_NAMES } from '../../src/express/index.ts';
+import { scriptSources } from '../helpers/express-site.ts';
+import { Client } from '../helpers/http.ts';
+import { freePort } from '../helpers/ports.ts';
+import { SESSION_SECRET, SHARED_SECRET } from '../helpers/sites.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** The code block that follows `<!-- example: path -->` in the README. */
+function exampleBlock(path: string): string {
+  const marker = `<!-- example: ${path} -->\n`;
+  const start = README.indexOf(marker);
+  assert.ok(start >= 0, `README embeds ${path}`);
+  const fence = README.indexOf('\n', start + marker.length) + 1;
+  const end = README.indexOf('\n```\n', fence);
+  return README.slice(fence, end + 1);
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await new Client().fetch(`http://127.0.0.1:${port}/`, { headers: { host: `x.localhost:${port}` } });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+describe('README', () => {
+  const children: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'shared-session-readme-'));
+  after(() => {
+    for (const child of children) child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const example of ['examples/express.ts']) {
+    it(`shows ${example} unchanged`, () => {
+      assert.equal(exampleBlock(example), readFileSync(join(ROOT, example), 'utf8'));
+    });
+  }
+
+  it('runs the Express quick start as two sites that share a cart', async () => {
+    const ports = [await freePort(), await freePort()];
+    const sites = ports.map((port, i) => `http://site${i}.localhost:${port}`);
+    for (const port of ports) {
+      const child = spawn(process.execPath, ['--conditions=source', join(ROOT, 'examples/express.ts')], {
+        env: { ...process.env, SITES: sites.join(','), PORT: String(port), SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET, SESSION_DB: join(dir, 'quickstart.sqlite') },
+        stdio: 'inherit',
+      });
+      children.push(child);
+    }
+    await Promise.all(ports.map(waitForPort));
+    const visitor = new Client();
+    assert.equal((await visitor.fetch(`${sites[0]}/cart`, { method: 'POST' })).status, 303);
+    const page = await visitor.fetch(`${sites[0]}/`);
+    assert.match(page.body, /cart: 1 items/);
+    const [src] = scriptSources(page.body);
+    assert.ok(src && src.startsWith(`${sites[1]}/shared-session/`), "a script for the other site");
+    const pushed = await visitor.fetch(src, { headers: { referer: `${sites[0]}/` } });
+    assert.equal(pushed.headers['shared-session-reason'], 'ADOPTED');
+    assert.match((await visitor.fetch(`${sites[1]}/`)).body, /cart: 1 items/);
+  });
+
+  it('documents every option', () => {
+    for (const name of [...OPTION_NAMES, ...EXPRESS_OPTION_NAMES]) {
+      assert.ok(new RegExp(`^\\| \`${name}\`( \\(\\w+\\))? \\|`, 'm').test(README), `option ${name} is in the options table`);
+    }
+  });
+
+  it('documents every reason code with its status', () => {
+    for (const [reason, status] of Object.entries(REJECT_STATUS)) {
+      assert.ok(new RegExp(`^\\| \`${reason}\` \\| ${status} \\|`, 'm').test(README), `reason ${reason} is in the table with status ${status}`);
+    }
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The package as users get it: `npm run build` output, resolved with default conditions
+ * (no `source`), declarations that type-check a consumer, and a tarball with no sources
+ * or tests in it.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { exports: Record<string, unknown> };
+const subpaths = Object.keys(pkg.exports).filter((key) => key !== './package.json');
+
+describe('packaging', () => {
+  it('resolves every export to built JavaScript under default conditions', () => {
+    for (const subpath of subpaths) {
+      const specifier = subpath === '.' ? 'shared-session' : `shared-session/${subpath.slice(2)}`;
+      const script = `const m = await import(${JSON.stringify(specifier)}); console.log(import.meta.resolve(${JSON.stringify(specifier)}) + ' ' + Object.keys(m).length);`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();
+      assert.match(out, /\/dist\/.+\.js [1-9]\d* ?$/, `${specifier} → ${out}`);
+    }
+  });
+
+  it('runs on Node 22, the oldest supported version', () => {
+    const node22 = `${ROOT}/tools/node22/node_modules/node/bin/node`;
+    const script = `
+      import { SharedSession } from 'shared-session';
+      import { sharedSession } from 'shared-session/express';
+      import { SqliteStore } from 'shared-session/sqlite';
+      import { FileStore } from 'shared-session/file';
+      import { postgresSchema } from 'shared-session/postgres';
+      import { RedisStore } from 'shared-session/redis';
+      const store = new SqliteStore({ path: ':memory:' });
+      if (typeof FileStore !== 'function' || typeof RedisStore !== 'function' || !postgresSchema().includes('CREATE TABLE')) throw new Error('stores');
+      const first = await store.claimOnce('k', 1000);
+      const second = await store.claimOnce('k', 1000);
+      const core = new SharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'x'.repeat(20) + 'abcdefghijklmnop' });
+      sharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'y'.repeat(20) + 'abcdefghijklmnop' });
+      store.close();
+      console.log(process.version, first, second, core.config.sites.all.length);`;
+    const out = execFileSync(node22, ['--no-warnings', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();
+    assert.match(out, /^v22\.\d+\.\d+ true false 2$/);
+  });
+
+  it('ships declarations that type-check a consumer without the source condition', () => {
+    execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, '-p', `${ROOT}/test/packaging/tsconfig.consumer.json`], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+  });
+
+  it('packs dist and docs, and no sources, tests or demo data', () => {
+    const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' })) as [{ files: { path: string }[] }];
+    const files = report.files.map((file) => file.path);
+    for (const subpath of subpaths) {
+      const target = (pkg.exports[subpath] as { default: string }).default.slice(2);
+      assert.ok(files.includes(target), `${target} is packed`);
+      assert.ok(files.includes(target.replace(/\.js$/, '.d.ts')), `declarations of ${target} are packed`);
+    }
+    assert.deepEqual(files.filter((file) => /^(src|test|demo|bench)\//.test(file)), []);
+  });
+});

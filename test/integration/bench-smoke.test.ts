@@ -1,0 +1,65 @@
+/**
+ * `npm run bench` cannot rot: the test command runs it once, briefly, and checks that every
+ * case ran and reported a measurement. It asserts nothing about speed (these machines are
+ * too noisy for timed assertions; the ratios are for the README's table).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { it } from 'node:test';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Row {
+  group: string;
+  name: string;
+  unit: string;
+  values: number[];
+  ratios?: number[];
+  cpuRatios?: number[];
+  target?: string;
+}
+
+it('runs every benchmark case once and writes the table and the JSON', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shared-session-bench-smoke-'));
+  const out = join(dir, 'quick.json');
+  const child = spawn(process.execPath, ['--conditions=source', join(ROOT, 'bench/run.ts'), '--quick', '--seconds', '0.3', '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, 'bench/run.ts exits cleanly');
+
+  const result = JSON.parse(readFileSync(out, 'utf8')) as { machine: string; quick: boolean; rows: Row[]; markdown: string };
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(result.quick, true);
+  assert.match(result.machine, /Node v\d+/);
+
+  const groups = new Set(result.rows.map((row) => row.group));
+  for (const group of ['Token', 'Page: sharing against the status quo', 'Page: the loader alone', 'Script endpoint', 'Hop', 'Stores']) {
+    assert.ok(groups.has(group), `the ${group} case ran`);
+  }
+  for (const row of result.rows) {
+    assert.ok(row.values.length > 0 && row.values.every((value) => Number.isFinite(value) && value > 0), `${row.group} / ${row.name} measured something: ${row.values.join(', ')}`);
+    for (const ratio of [...(row.ratios ?? []), ...(row.cpuRatios ?? [])]) assert.ok(Number.isFinite(ratio) && ratio > 0, `${row.name}: ratio ${ratio}`);
+  }
+  // Every target named in the issue has its row, with a ratio to judge it by.
+  const targets = result.rows.filter((row) => row.target).map((row) => `${row.group}: ${row.target}`);
+  for (const target of ['Page: the loader alone: ≥ 0.95', 'Script endpoint: ≥ 0.90', 'Token: ≤ 1.5', 'Stores: ≥ 1.0']) {
+    assert.ok(targets.includes(target), `a row carries the target ${target}`);
+  }
+  for (const row of result.rows.filter((r) => r.target)) assert.ok(row.ratios?.length, `${row.name} has ratios`);
+  // Every store was measured, ours beside connect-redis on one Redis.
+  for (const store of ['connect-redis 10', 'RedisStore', 'SqliteStore', 'FileStore', 'PostgresStore']) {
+    for (const kind of ['get', 'set', 'touch']) assert.ok(result.rows.some((row) => row.name.startsWith(`${store}, ${kind}`)), `${store} ${kind} measured`);
+  }
+  // The Markdown table went to standard output, one line per row.
+  assert.equal(result.markdown.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| **') && !line.startsWith('| case')).length, result.rows.length);
+  assert.ok(stdout.includes(result.markdown.split('\n')[0]!), 'the table is printed');
+});

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { checkClaims, claimTtl } from './claims.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
 import { coreCookie, cookieNames } from './cookies.ts';
-import { linkCookie, newLink, openLinkCookie, syncLink, type LinkState } from './link.ts';
+import { linkChanged, linkCookie, newLink, openLinkCookie, syncLink, type LinkState } from './link.ts';
 import { escapeAttribute } from './loader.ts';
 import { arrivedByPush } from './note.ts';
 import { randomId } from './random.ts';
@@ -138,7 +138,7 @@ export async function answerHop<Raw>(
   const link = known ?? newLink();
   const synced = await syncLink(core, facts, here, session, link, known === undefined, 'hop');
   const answer = config.sealer.seal(Purpose.hopAnswer, { src: here.origin, dst: claims.source.origin, iat: Date.now(), jti: randomId(), hid, st, bid: synced.bid });
-  const setLink = known && known.seen === synced.seen ? [] : [linkCookie(config, here, synced)];
+  const setLink = linkChanged(known, synced) ? [linkCookie(config, here, synced)] : [];
   return redirect(`${claims.source.origin}${config.basePath}/hop/return?a=${answer}`, setLink);
 }
 

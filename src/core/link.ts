@@ -27,6 +27,12 @@ export interface LinkState {
   readonly bid: string;
   /** The session id this site last agreed with the link ('' for none). */
   readonly seen: string;
+  /**
+   * The linked session this site declined to adopt, to keep `seen`, its own older session
+   * (see {@link syncLink}); undefined when it declined nothing. While the link still names
+   * it and this site's session is still `seen`, both stay as they are.
+   */
+  readonly declined?: string | undefined;
 }
 
 interface LinkRecord {
@@ -47,13 +53,19 @@ export function openLinkCookie(config: Config, value: string | undefined): LinkS
   if (value === undefined) return undefined;
   const opened = config.sealer.open(Purpose.link, value);
   if (!opened.ok) return undefined;
-  const { b, s } = opened.payload;
-  return typeof b === 'string' && BID.test(b) && typeof s === 'string' ? { bid: b, seen: s } : undefined;
+  const { b, s, d } = opened.payload;
+  if (typeof b !== 'string' || !BID.test(b) || typeof s !== 'string') return undefined;
+  return { bid: b, seen: s, declined: typeof d === 'string' ? d : undefined };
+}
+
+/** True when storing `next` would change what the link cookie says. */
+export function linkChanged(known: LinkState | undefined, next: LinkState): boolean {
+  return known === undefined || known.bid !== next.bid || known.seen !== next.seen || known.declined !== next.declined;
 }
 
 /** The Set-Cookie value that stores `link` on `site`. */
 export function linkCookie(config: Config, site: Site, link: LinkState): string {
-  return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, { b: link.bid, s: link.seen }), config.linkMaxAgeMs / 1000);
+  return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, link.declined === undefined ? { b: link.bid, s: link.seen } : { b: link.bid, s: link.seen, d: link.declined }), config.linkMaxAgeMs / 1000);
 }
 
 function parseRecord(value: string | undefined): LinkRecord | undefined {
@@ -92,6 +104,8 @@ export async function syncLink<Raw>(
   };
 
   if (current === linked) return agreed(current);
+  // This site kept its own session apart from this linked one before: nothing changed since.
+  if (link.declined !== undefined && linked === link.declined && current === link.seen) return link;
   // This site's session is new to the link: a login or a first cart here.
   const localChange = current !== '' && current !== link.seen;
   if (localChange && !firstSync) return write(current);
@@ -100,9 +114,11 @@ export async function syncLink<Raw>(
   if (localChange) {
     // Right after the first hop this site's session may simply predate the link: then a
     // live linked session is another session of the visitor's, kept apart unless
-    // alwaysReplace, as the original does for non-empty sessions.
+    // alwaysReplace, as the original does for non-empty sessions. The cookie remembers the
+    // declined session, so the next page load does not adopt it after all; a later login
+    // or logout anywhere moves the link on, and this site follows that as usual.
     if (!live) return write(current);
-    if (!config.alwaysReplace) return agreed(current);
+    if (!config.alwaysReplace) return { bid: link.bid, seen: current, declined: linked };
   }
   if (live) {
     const previousWasEmpty = current === '';

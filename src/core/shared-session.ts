@@ -5,7 +5,7 @@ import { SharedSessionError } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
 import { answerHop, finishHop, startHop } from './hop.ts';
 import { HubHealth } from './hub-health.ts';
-import { linkCookie, newLink, openLinkCookie, syncLink } from './link.ts';
+import { linkChanged, linkCookie, newLink, openLinkCookie, syncLink } from './link.ts';
 import { scriptTag } from './loader.ts';
 import { isTopLevelNavigation } from './navigation.ts';
 import { heldByAll, holder, withHolder } from './note.ts';
@@ -135,7 +135,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       if (!known && session.isEmpty()) return PASS;
       const link = known ?? newLink();
       const synced = await syncLink(this, facts, here, session, link, known === undefined, 'link');
-      return known && known.seen === synced.seen ? PASS : { kind: 'pass', cookies: [linkCookie(config, here, synced)] };
+      return linkChanged(known, synced) ? { kind: 'pass', cookies: [linkCookie(config, here, synced)] } : PASS;
     } catch (error) {
       if (!isStoreFailure(error)) throw error;
       this.warn('STORE_ERROR', 'the session store failed while following the link; the page loads without it', error.cause);

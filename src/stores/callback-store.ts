@@ -120,9 +120,16 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   }
 
   get(sid: string, callback: LooseCallback): void {
-    const loaded = this.guard('get', () => this.read(sid)).then((record) => {
+    const loaded = this.guard('get', async () => {
+      const record = await this.read(sid);
       if (!record) return null;
-      const session = JSON.parse(record.json) as object;
+      let session: object;
+      try {
+        session = JSON.parse(record.json) as object;
+      } catch {
+        // Without the parser's message: newer V8 quotes the input, a session's data, into logs.
+        throw new Error('a stored session is not valid JSON');
+      }
       remember(session, record);
       return session;
     });

@@ -158,6 +158,21 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       assert.equal(await get(store, 'race-logout'), null);
     });
 
+    it('keeps a destroyed session destroyed after a touch with a short or past expiry', async () => {
+      // A touch racing a logout must not shorten or end the tombstone: a late save would
+      // then find no trace of the destroy and write the session back.
+      for (const [sid, expiresIn] of [['touch-tomb-past', -60_000], ['touch-tomb-short', 50]] as const) {
+        await set(store, sid, { cookie: inMs(60_000), user: 'alice' });
+        const slow = await load(store, sid);
+        await destroy(subject.twin ?? store, sid);
+        await touch(store, sid, { ...slow, cookie: inMs(expiresIn) });
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        slow.cart = ['late'];
+        await set(store, sid, slow);
+        assert.equal(await get(store, sid), null, sid);
+      }
+    });
+
     it('keeps a destroyed session destroyed when saves race the destroy', async () => {
       const other = subject.twin ?? store;
       const sids = Array.from({ length: 60 }, (_, i) => `race-destroy-${i}`);

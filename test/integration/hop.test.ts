@@ -113,6 +113,29 @@ describe('the top-level hop between two processes over one store', () => {
     assert.deepEqual((await whoami(visitor, shop)).cart, ['rooibos']);
   });
 
+  it('keeps a site’s own older session apart from the linked one, on the hop and on every later page load', async () => {
+    const visitor = new Client();
+    // A cart on blog before blog ever hopped (a form post is no page load: no hop).
+    assert.equal((await visitor.post(`${blog}/cart`, { item: 'sencha' })).status, 303);
+    const own = await whoami(visitor, blog);
+    assert.deepEqual(own.cart, ['sencha']);
+    await login(visitor, shop, 'alice');
+    const linked = await whoami(visitor, shop);
+    // The hop: blog learns the browser, and keeps its own session (not empty, not agreed).
+    assert.deepEqual(urls(await visitor.navigate(`${blog}/`)), ['/', '/shared-session/hop', '/shared-session/hop/return', '/']);
+    assert.deepEqual(await whoami(visitor, blog), own);
+    // Later page loads keep it too, until the link moves on.
+    await visitor.navigate(`${blog}/`);
+    await visitor.navigate(`${blog}/`);
+    assert.deepEqual(await whoami(visitor, blog), own);
+    assert.deepEqual(await whoami(visitor, shop), linked);
+    // A new login on shop moves the link on: blog follows it.
+    assert.equal((await visitor.post(`${shop}/logout`, {})).status, 303);
+    await login(visitor, shop, 'bob');
+    await visitor.navigate(`${blog}/`);
+    assert.equal((await whoami(visitor, blog)).user, 'bob');
+  });
+
   describe('refusals: a status, a reason, an event, and no cookie', () => {
     it('an answer used twice (replay)', async () => {
       const visitor = new Client();

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { SharedSessionError } from 'shared-session';
@@ -36,6 +37,20 @@ describe('SqliteStore specifics', () => {
     assert.throws(() => new SqliteStore({ path: '' }), SharedSessionError);
     assert.throws(() => new SqliteStore({ path: ':memory:', tablePrefix: 'x; DROP TABLE y' }), /tablePrefix/);
     assert.throws(() => new SqliteStore({ path: ':memory:', defaultTtlSeconds: -5 }), /defaultTtlSeconds/);
+  });
+
+  it('answers a corrupt record with a 503-type error that quotes none of its data', async () => {
+    const file = tempFile();
+    const store = new SqliteStore({ path: file.path, pruneIntervalSeconds: 0 });
+    const db = new DatabaseSync(file.path);
+    db.prepare('INSERT INTO shared_session_sessions (sid, data, expires) VALUES (?, ?, ?)').run('corrupt', '{"password":"hunter2"', Date.now() + 60_000);
+    db.close();
+    const error = await new Promise<unknown>((resolve) => store.get('corrupt', (e) => resolve(e)));
+    assert.ok(error instanceof SharedSessionError);
+    assert.equal(error.status, 503);
+    assert.ok(!JSON.stringify({ message: error.message, cause: String((error as { cause?: unknown }).cause) }).includes('hunter2'));
+    store.close();
+    file.cleanup();
   });
 
   it('prunes expired rows', async () => {

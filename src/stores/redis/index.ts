@@ -51,8 +51,9 @@ const MAX_ATTEMPTS = 10;
  * it, and the save tries again: two requests that changed different keys both keep their
  * change. Keys (with the default prefix):
  *
- * - `sess:{<sid>}`: the session, or the tombstone (`t`) of a destroyed one. The braces are
- *   a Redis Cluster hash tag, so that sessions spread over every slot;
+ * - `sess:{<sid>}`: the session, or the tombstone (`t`) of a destroyed one. The braces (a
+ *   Redis Cluster hash tag) date from when a session had two keys; they stay so that
+ *   existing keys keep their names;
  * - `sess:claim:<key>`: single-use claims (`SET NX PX`); `sess:link:<browser id>`: links.
  *
  * While Redis is unreachable every operation fails at once with `SharedSessionError`
@@ -67,7 +68,7 @@ const MAX_ATTEMPTS = 10;
  */
 export class RedisStore extends CallbackStore {
   readonly #prefix: string;
-  /** `prefix{*`: session records only (tombstones, claims and links have other prefixes). */
+  /** `prefix{*`: session keys (claims and links have other prefixes; a tombstone, `t`, lives in its session's key and is skipped). */
   readonly #pattern: string;
   readonly #redis: RedisConnection;
   /** Whether the store created the client (then it connects and closes it). */
@@ -131,12 +132,13 @@ export class RedisStore extends CallbackStore {
     await this.#redis.send(key, ['SET', key, TOMBSTONE, 'PX', String(Math.max(1, Math.round(this.tombstoneMs)))]);
   }
 
-
   protected async refresh(sid: string, expires: number): Promise<void> {
-    // PEXPIREAT never creates a key: a touch cannot bring back an expired session. On a
-    // tombstone (a touch racing a logout) it only keeps the tombstone longer, which is safe.
+    // PEXPIREAT never creates a key: a touch cannot bring back an expired session. GT only
+    // ever lengthens the expiry (Redis 7): a touch racing a logout lands on the tombstone,
+    // and a shorter or past expiry there would end it early and let a late save write the
+    // session back. A session's expiry shrinks only on a save, which sets it exactly.
     const key = this.#key(sid);
-    await this.#redis.send(key, ['PEXPIREAT', key, String(Math.round(expires))]);
+    await this.#redis.send(key, ['PEXPIREAT', key, String(Math.round(expires)), 'GT']);
   }
 
   protected async list(): Promise<Record<string, Record<string, unknown>>> {

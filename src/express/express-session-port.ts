@@ -51,7 +51,6 @@ function siteCookie(store: Store, req: Request): Cookie {
   return shadow.session.cookie;
 }
 
-/** Give a loaded session this site's cookie attributes instead of whichever site saved it last. */
 /**
  * This site's cookie attributes, learned once per store, host and scheme. express-session
  * 1.19 allows cookie options that depend on the request: per host (a `domain` for each
@@ -65,20 +64,27 @@ const MAX_HOSTS_PER_STORE = 64;
 function attributesFor(store: Store, req: Request): Readonly<Record<string, unknown>> {
   let byHost = siteAttributes.get(store);
   if (!byHost) siteAttributes.set(store, (byHost = new Map<string, Readonly<Record<string, unknown>>>()));
-  // Keyed by what host and scheme are made of, not by Express's getters, which run the
-  // trust-proxy check (see ExpressFacts): the same inputs give the same cookie settings.
+  // Keyed by what host and scheme are made of, not by Express's getters (see ExpressFacts):
+  // TLS, Host, and the forwarded headers only when Express trusts the peer that sent them,
+  // so a direct request that copies a proxy's headers cannot fix the proxied site's settings.
   const headers = req.headers;
-  const key = `${(req.socket as { encrypted?: boolean }).encrypted ? 's' : 'p'}|${headers.host ?? ''}|${String(headers['x-forwarded-host'] ?? '')}|${String(headers['x-forwarded-proto'] ?? '')}`;
+  let key = `${(req.socket as { encrypted?: boolean }).encrypted ? 's' : 'p'}|${headers.host ?? ''}`;
+  if (headers['x-forwarded-host'] !== undefined || headers['x-forwarded-proto'] !== undefined) {
+    const trust = req.app.get('trust proxy fn') as ((address: string | undefined, hop: number) => boolean) | undefined;
+    key += trust?.(req.socket.remoteAddress, 0) ? `|${String(headers['x-forwarded-host'] ?? '')}|${String(headers['x-forwarded-proto'] ?? '')}` : '|untrusted';
+  }
   let attributes = byHost.get(key);
   if (!attributes) {
     const own = siteCookie(store, req) as unknown as Record<string, unknown>;
     attributes = Object.fromEntries([...COOKIE_ATTRIBUTES, 'originalMaxAge'].map((name) => [name, own[name]]));
-    // Only configured hosts reach here in practice; a flood of spoofed hosts must not grow it.
+    // Any request with a session reaches here, spoofed hosts too: the cache must not grow
+    // without bound (past the limit, a new shape is worked out on every request).
     if (byHost.size < MAX_HOSTS_PER_STORE) byHost.set(key, attributes);
   }
   return attributes;
 }
 
+/** Give a loaded session this site's cookie attributes instead of whichever site saved it last. */
 function useSiteCookie(store: Store, req: Request): void {
   const own = attributesFor(store, req);
   const cookie = req.session.cookie as unknown as Record<string, unknown>;

@@ -181,16 +181,22 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
   function renderWithLoader(this: RenderingResponse, ...args: Parameters<Response['render']>): void {
     const req = this.req;
     const render = this[ORIGINAL_RENDER];
-    core.loader(factsOf(req), ExpressSessionPort.of(req), { nonce: nonceOf(req, this) }).then(
-      (html) => {
+    core
+      .loader(factsOf(req), ExpressSessionPort.of(req), { nonce: nonceOf(req, this) })
+      .then((html) => {
         this.locals.sharedSessionLoader = html;
+        // Express throws from res.render itself (no view engine, a missing engine): caught below.
         render.apply(this, args);
-      },
-      (error: unknown) => req.next?.(error),
-    );
+      })
+      // Where Express would have caught it: to its error handling, never an unhandled
+      // rejection (which ends the process).
+      .catch((error: unknown) => (req.next ? req.next(error) : this.destroy(error instanceof Error ? error : new Error('render failed'))));
   }
 
   const middleware = ((req: Request, res: Response, next: NextFunction): void => {
+    // Mounted twice on one request (app and router): once is all. Wrapping res.render or
+    // res.end again would make a wrapper its own original and loop forever.
+    if ((res as Partial<RenderingResponse>)[ORIGINAL_RENDER]) return next();
     // Most requests (assets, APIs, pages of a browser every site knows) concern neither
     // the library's routes nor a page load: they pass on without a promise.
     if (core.concerns(factsOf(req))) {

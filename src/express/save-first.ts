@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
  * acknowledged. This makes the save come first: when the response is about to start
  * and the session changed, save it, then respond; when the save fails, hand the error to
  * Express (a store's error carries status 503) instead of the response that would have
- * lied. express-session then sees the session saved and does not save it again.
+ * lied. (express-session may still save once more after an id change, as it would anyway.)
  *
  * A session counts as changed when its JSON (without the cookie) or its id differs from
  * what the request began with. A response streamed with `res.write` before `res.end`
@@ -15,7 +15,8 @@ import type { Request, Response } from 'express';
  */
 export function saveBeforeResponding(req: Request, res: Response): void {
   const session = req.session as (Request['session'] & Record<string, unknown>) | undefined;
-  if (!session) return;
+  // Mounted twice on one request: the first wrapper stays (wrapping it would recurse).
+  if (!session || (res as Partial<SavingResponse>)[STATE]) return;
   // One shared function and the request's state under a symbol: no closure per request.
   // res.end is kept to be called later with this response as `this`.
   // eslint-disable-next-line @typescript-eslint/unbound-method

@@ -27,7 +27,7 @@ export interface ExpressSiteOptions {
   /** Mount shared-session before express-session (a setup mistake, for tests of it). */
   wrongOrder?: boolean;
   /** Express's `trust proxy` setting. */
-  trustProxy?: string | boolean;
+  trustProxy?: string | boolean | ((address: string | undefined, hop: number) => boolean);
   /** Listen on this port instead of the origin's (the site sits behind a proxy). */
   port?: number;
   /** Routes added after the middleware. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import { after, before, describe, it } from 'node:test';
 import type { RejectedEvent, WarningEvent } from 'shared-session';
 import { SqliteStore } from 'shared-session/sqlite';
@@ -206,5 +207,62 @@ describe('Express adapter over express-session', () => {
     assert.equal(response.status, 503);
     assert.equal(response.headers['shared-session-reason'], 'STORE_UNAVAILABLE');
     assert.ok(seen.some((event) => event.code === 'STORE_ERROR'));
+  });
+
+  it('works out cookie settings per trusted proxy: a direct request copying the proxy’s headers cannot fix them', async () => {
+    let trusted = false;
+    const origin = `http://e.localhost:${await freePort()}`;
+    const e = await startExpressSite({ origin, sites: [sites[0]!, origin], store, trustProxy: () => trusted, session: { cookie: { secure: 'auto', sameSite: 'lax', maxAge: 3_600_000 } } });
+    try {
+      const headers = { 'x-forwarded-proto': 'https' };
+      const visitor = new Client();
+      trusted = true;
+      await visitor.fetch(`${origin}/add?item=tea`, { headers });
+      const cookie = [...visitor.cookies(origin)].map(([name, value]) => `${name}=${value}`).join('; ');
+      assert.ok(cookie.includes('e.sid='), 'the visitor has a session');
+      // Untrusted: the forwarded scheme does not count, and this must not be remembered for trusted requests.
+      trusted = false;
+      await request(`${origin}/whoami`, { headers: { ...headers, cookie } });
+      trusted = true;
+      const changed = await request(`${origin}/add?item=milk`, { headers: { ...headers, cookie } });
+      const set = changed.setCookies.find((c) => c.name === 'e.sid');
+      assert.ok(set, 'the session cookie is sent');
+      assert.equal(set.secure, true);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('runs once when mounted twice (app and router), and hands render errors to Express', async () => {
+    const origin = `http://f.localhost:${await freePort()}`;
+    const f = await startExpressSite({
+      origin,
+      sites: [sites[0]!, origin],
+      store,
+      routes: (app, shared) => {
+        const router = express.Router();
+        router.use(shared);
+        router.get('/twice', (req, res) => {
+          req.session.cart = ['twice'];
+          res.locals.cspNonce = 'n';
+          res.render('page.tpl');
+        });
+        router.get('/no-engine', (_req, res) => res.render('missing-view'));
+        app.engine('tpl', (_file, locals: { sharedSessionLoader?: string }, callback) => callback(null, `<main>page</main>${locals.sharedSessionLoader ?? 'MISSING'}`));
+        app.set('views', dir);
+        app.use(router);
+      },
+    });
+    try {
+      const visitor = new Client();
+      const twice = await visitor.fetch(`${origin}/twice`);
+      assert.equal(twice.status, 200);
+      assert.equal(scriptSources(twice.body).length, 1, 'one loader, one script for the other site');
+      assert.equal(twice.setCookies.filter((c) => c.name === 'f.sid').length, 1);
+      const failed = await visitor.fetch(`${origin}/no-engine`);
+      assert.equal(failed.status, 500, 'Express’s own error handling answered');
+    } finally {
+      await f.close();
+    }
   });
 });

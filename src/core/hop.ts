@@ -12,6 +12,9 @@ import type { SharedSession } from './shared-session.ts';
 import type { Site } from './sites.ts';
 import { Purpose } from './token.ts';
 
+/** The longest page path (with query) that hops: its sealed state cookie stays under the 2 KB token limit. */
+const MAX_RETURN_PATH = 1024;
+
 /**
  * The top-level redirect hop: how a site that does not know a browser yet learns its
  * link id from the hub, with first-party cookies only (so it works where third-party
@@ -96,7 +99,9 @@ export async function startHop<Raw>(
   }
   if (!session.isEmpty() && arrivedByPush(session.readNote(), here)) return undefined;
   const returnTo = safeReturnPath(`${facts.path}${facts.search}`, here.origin);
-  if (returnTo === undefined) return undefined;
+  // The path travels sealed in the state cookie, whose token must stay within the token
+  // size limit: a longer URL is served without a hop (the next shorter one hops).
+  if (returnTo === undefined || returnTo.length > MAX_RETURN_PATH) return undefined;
   if (!(await core.hubIsUp())) return undefined;
 
   const hid = randomId(6);

@@ -27,7 +27,7 @@ function refererOrigin(value: string | undefined): string | undefined {
 
 /**
  * `GET {basePath}/{token}.js` on the receiving site. Checks, in order: size, encoding,
- * version, decryption, destination, source, the loading page (Referer), age, single use,
+ * version, decryption, destination, source, age, the loading page (Referer), single use,
  * and that the session is in the store; then adopts it when this site's session is empty
  * (or `alwaysReplace`). Refusals never touch the session or set a cookie.
  */

@@ -136,6 +136,14 @@ describe('the top-level hop between two processes over one store', () => {
     assert.equal((await whoami(visitor, blog)).user, 'bob');
   });
 
+  it('serves a page with a very long URL without a hop, rather than a hop that must fail', async () => {
+    const visitor = new Client();
+    const long = `/?q=${'x'.repeat(1500)}`;
+    assert.deepEqual(urls(await visitor.navigate(`${blog}${long}`)), ['/']);
+    // A page of ordinary length hops as usual.
+    assert.deepEqual(urls(await visitor.navigate(`${blog}/`)), ['/', '/shared-session/hop', '/shared-session/hop/return', '/']);
+  });
+
   describe('refusals: a status, a reason, an event, and no cookie', () => {
     it('an answer used twice (replay)', async () => {
       const visitor = new Client();

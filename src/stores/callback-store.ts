@@ -138,10 +138,17 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
 
   set(sid: string, session: StoredSession, callback?: Callback<void>): void {
     const change = changeOf(session, loadedOf(session), expiryOf(session, this.defaultTtlMs));
+    if (justSaved(session, sid) && onlyCookieChanged(change)) {
+      // The same request saving again what it just saved: save-first (Express) saves before
+      // responding, and express-session saves again after an id change. Nothing to write.
+      settle(Promise.resolve(), callback);
+      return;
+    }
     const saved = this.guard('set', () => this.write(sid, change)).then((version) => {
       // A second save in the same request is compared against this one: what this request
       // sent (not a merged record, which holds other requests' changes it never saw).
       remember(session, { json: change.json, version });
+      markSaved(session, sid);
     });
     settle(saved, callback);
   }
@@ -151,6 +158,9 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   }
 
   touch(sid: string, session: StoredSession, callback?: Callback<void>): void {
+    // express-session touches a session it did not save itself, also one this request has
+    // just saved (save-first): that save set the expiry a moment ago.
+    if (justSaved(session, sid)) return settle(Promise.resolve(), callback);
     settle(this.guard('touch', () => this.refresh(sid, expiryOf(session, this.defaultTtlMs))), callback);
   }
 
@@ -226,6 +236,28 @@ function remember(session: object, record: StoredRecord): void {
 
 function loadedOf(session: object): StoredRecord | undefined {
   return (session as { [LOADED]?: StoredRecord })[LOADED];
+}
+
+/** When and under which id this session object (one request's) was last saved. */
+const SAVED = Symbol('shared-session saved');
+/** A repeated save or a touch this soon after a save of the same session object writes nothing. */
+const REPEAT_MS = 1000;
+
+function markSaved(session: object, sid: string): void {
+  Object.defineProperty(session, SAVED, { value: { sid, at: Date.now() }, writable: true, configurable: true, enumerable: false });
+}
+
+function justSaved(session: object, sid: string): boolean {
+  const mark = (session as { [SAVED]?: { sid: string; at: number } })[SAVED];
+  return mark !== undefined && mark.sid === sid && Date.now() - mark.at < REPEAT_MS;
+}
+
+/** True when a save would change nothing but the cookie (its expiry) since what this request last saved or loaded. */
+function onlyCookieChanged(change: SessionChange): boolean {
+  const delta = change.delta();
+  if (delta.removed.length > 0) return false;
+  for (const key of delta.changed.keys()) if (key !== 'cookie') return false;
+  return true;
 }
 
 /** The 503-type error of a store that cannot serve a request. */

@@ -158,6 +158,21 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       assert.equal(await get(store, 'race-logout'), null);
     });
 
+    it('writes nothing for a repeated save of one request that changes only the cookie, and writes a real change', async () => {
+      await set(store, 'repeat', { cookie: inMs(60_000), n: 1 });
+      const session = await load(store, 'repeat');
+      session.n = 2;
+      await set(store, 'repeat', session);
+      const stored = (await get(store, 'repeat')) as { n: number; cookie: { expires: string } };
+      assert.equal(stored.n, 2);
+      session.cookie = inMs(120_000);
+      await set(store, 'repeat', session);
+      assert.equal(((await get(store, 'repeat')) as { cookie: { expires: string } }).cookie.expires, stored.cookie.expires, 'the cookie-only repeat wrote nothing');
+      session.n = 3;
+      await set(store, 'repeat', session);
+      assert.equal(((await get(store, 'repeat')) as { n: number }).n, 3);
+    });
+
     it('keeps a destroyed session destroyed after a touch with a short or past expiry', async () => {
       // A touch racing a logout must not shorten or end the tombstone: a late save would
       // then find no trace of the destroy and write the session back.

@@ -265,4 +265,38 @@ describe('Express adapter over express-session', () => {
       await f.close();
     }
   });
+
+  it('writes a session once per request: no second save or touch after save-first', async () => {
+    // Save-first saves before responding; express-session then saves again after an id
+    // change (an adoption, a login) and touches otherwise. Count what reaches the database.
+    const counted = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+    stores.push(counted);
+    const calls = { write: 0, refresh: 0 };
+    const inner = counted as unknown as Record<'write' | 'refresh', (...args: unknown[]) => unknown>;
+    for (const name of ['write', 'refresh'] as const) {
+      const original = inner[name].bind(counted);
+      inner[name] = (...args: unknown[]) => {
+        calls[name]++;
+        return original(...args);
+      };
+    }
+    const origin = `http://g.localhost:${await freePort()}`;
+    const g = await startExpressSite({ origin, sites: [sites[0]!, origin], store: counted });
+    try {
+      const visitor = new Client();
+      await visitor.fetch(`${a.origin}/add?item=tea`);
+      const { id } = JSON.parse((await visitor.fetch(`${a.origin}/whoami`)).body) as { id: string };
+      const token = sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: origin, iat: Date.now(), jti: 'count-writes' });
+      const adopted = await visitor.fetch(`${origin}/shared-session/${token}.js`, { headers: { referer: `${a.origin}/` } });
+      assert.equal(adopted.headers['shared-session-reason'], 'ADOPTED');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // a save after the response would land now
+      assert.deepEqual(calls, { write: 1, refresh: 0 }, 'one write for the adoption');
+      await visitor.fetch(`${origin}/add?item=milk`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(calls, { write: 2, refresh: 0 }, 'one write for a change');
+      assert.deepEqual((JSON.parse((await visitor.fetch(`${origin}/whoami`)).body) as { cart: string[] }).cart, ['tea', 'milk']);
+    } finally {
+      await g.close();
+    }
+  });
 });

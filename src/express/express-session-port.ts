@@ -129,9 +129,11 @@ export class ExpressSessionPort implements SessionPort {
   private constructor(req: Request, store: Generating, watched: boolean) {
     this.#req = req;
     this.#store = store;
-    // Before the first request was seen nobody watched generate(): assume the session is new.
+    // Before the first request was seen nobody watched generate(): the session may be new
+    // or loaded. Save it when a token needs it (harmless if stored), and give it this
+    // site's cookie settings (a no-op for a new one, the fix for one another site saved).
     this.#unknownSession = watched ? undefined : req.session;
-    if (!this.#isUnsaved()) useSiteCookie(store, req);
+    if (!unsaved.has(req.session)) useSiteCookie(store, req);
   }
 
   get id(): string | undefined {
@@ -196,7 +198,7 @@ export class ExpressSessionPort implements SessionPort {
     const req = this.#req;
     // A session express-session generated in this request already holds a fresh copy of
     // this site's cookie: reuse it rather than generate another (a session id and all).
-    const cookie = this.#isUnsaved() ? req.session.cookie : siteCookie(this.#store, req);
+    const cookie = unsaved.has(req.session) ? req.session.cookie : siteCookie(this.#store, req);
     req.sessionID = id;
     this.#store.createSession(req, data);
     if (mode === 'cross-site') {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { Purpose, Sealer } from '../../src/core/token.ts';
 import { scriptSources, startExpressSite, type ExpressSite } from '../helpers/express-site.ts';
 import { Client, request } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
-import { SHARED_SECRET } from '../helpers/sites.ts';
+import { SESSION_SECRET, SHARED_SECRET } from '../helpers/sites.ts';
 
 const sealer = new Sealer(deriveKeys(SHARED_SECRET));
 const NAVIGATE = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'none' };
@@ -297,6 +298,28 @@ describe('Express adapter over express-session', () => {
       assert.deepEqual((JSON.parse((await visitor.fetch(`${origin}/whoami`)).body) as { cart: string[] }).cart, ['tea', 'milk']);
     } finally {
       await g.close();
+    }
+  });
+
+  it('gives the very first request of a new app its own cookie settings, for a session another site saved', async () => {
+    // Site a saves with Domain=a.localhost and SameSite=Strict; a new app's first request
+    // (before it has seen express-session generate anything) must still send its own.
+    const visitor = new Client();
+    await visitor.fetch(`${a.origin}/add?item=tea`);
+    const { id } = JSON.parse((await visitor.fetch(`${a.origin}/whoami`)).body) as { id: string };
+    const fresh = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+    stores.push(fresh);
+    const origin = `http://h.localhost:${await freePort()}`;
+    const h = await startExpressSite({ origin, sites: [sites[0]!, origin], store: fresh });
+    try {
+      const signature = createHmac('sha256', SESSION_SECRET).update(id).digest('base64').replace(/=+$/, '');
+      const response = await request(`${origin}/add?item=milk`, { headers: { cookie: `h.sid=${encodeURIComponent(`s:${id}.${signature}`)}` } });
+      const set = response.setCookies.find((c) => c.name === 'h.sid');
+      assert.ok(set, 'the changed session is sent');
+      assert.equal(set.domain, undefined, 'not site a’s Domain');
+      assert.equal(String(set.sameSite).toLowerCase(), 'lax');
+    } finally {
+      await h.close();
     }
   });
 });

@@ -50,7 +50,8 @@ function redirect(location: string, cookies: readonly string[], reason?: string)
  * a meta refresh takes the visitor on to `continueTo` (with the marker that stops another
  * hop), so a failed hop never strands anyone on an error page or loops.
  */
-function refusal(reason: RejectReason, continueTo: string | undefined): Reply {
+/** A refused hop step: its status and reason, and a page that continues to `continueTo` (with the skip marker), so no visitor is stranded on an error. */
+export function refusal(reason: RejectReason, continueTo: string | undefined): Reply {
   const target = continueTo === undefined ? undefined : escapeAttribute(continueTo);
   const body = target
     ? `<!doctype html><meta http-equiv="refresh" content="0;url=${target}"><title>Continue</title><p><a href="${target}">Continue</a></p>\n`
@@ -126,12 +127,15 @@ export async function answerHop<Raw>(
     core.rejected(facts, 'hop', reason, here);
     return refusal(reason, continueTo);
   };
-  if (here !== config.hub) return refuse('NOT_HUB');
+  // Until the request names where the visitor came from, a refusal continues to this
+  // site's home page (a request sealed under a secret this site lacks, during a rotation).
+  const home = withSkipMarker('/');
+  if (here !== config.hub) return refuse('NOT_HUB', home);
   const opened = config.sealer.open(Purpose.hopRequest, search.get('r') ?? '');
-  if (!opened.ok) return refuse(opened.reason);
+  if (!opened.ok) return refuse(opened.reason, home);
   // An authentic request names the site the visitor came from: a refusal sends them back there.
   const from = typeof opened.payload.src === 'string' ? config.sites.forOrigin(opened.payload.src) : undefined;
-  const back = from && from !== here ? withSkipMarker(`${from.origin}/`) : undefined;
+  const back = from && from !== here ? withSkipMarker(`${from.origin}/`) : home;
   const claims = checkClaims(config, opened.payload, here, Date.now());
   if (!claims.ok) return refuse(claims.reason, back);
   const { hid, st, jti } = opened.payload;

@@ -3,7 +3,8 @@ import type { Handled, Reply, RequestFacts, SessionPort } from './contract.ts';
 import { cookieNames, requestCookies } from './cookies.ts';
 import { SharedSessionError } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
-import { answerHop, finishHop, startHop } from './hop.ts';
+import { answerHop, finishHop, refusal, startHop } from './hop.ts';
+import { withSkipMarker } from './return-path.ts';
 import { HubHealth } from './hub-health.ts';
 import { linkChanged, linkCookie, newLink, openLinkCookie, syncLink } from './link.ts';
 import { scriptTag } from './loader.ts';
@@ -74,7 +75,10 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     const mechanism = route === 'push' ? 'push' : 'hop';
     const refuse = (reason: RejectReason, site: Site | undefined): Handled => {
       this.rejected(facts, mechanism, reason, site);
-      return { kind: 'reply', reply: mechanism === 'push' ? scriptReply(REJECT_STATUS[reason], reason) : textReply(reason) };
+      if (mechanism === 'push') return { kind: 'reply', reply: scriptReply(REJECT_STATUS[reason], reason) };
+      // A hop step on a configured site continues to its home page; a Host that is not one
+      // of the sites gets no page that sends the visitor anywhere.
+      return { kind: 'reply', reply: site ? refusal(reason, withSkipMarker('/')) : textReply(reason) };
     };
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) return refuse(lookup.reason, undefined);

@@ -260,6 +260,11 @@ describe('the top-level hop between two processes over one store', () => {
       // The visitor is sent back to where they came from, without another hop.
       assert.match(late.body, new RegExp(`url=${blog.replaceAll('.', '\\.')}/\\?shared-session-skip=1`));
       for (const response of [notHub, forged, replay, late]) assert.equal(response.setCookies.length, 0);
+      // One that cannot be opened (another secret, mid-rotation) strands nobody: on to the hub's home page.
+      for (const response of [notHub, forged]) {
+        assert.match(response.body, /<meta http-equiv="refresh" content="0;url=\/\?shared-session-skip=1">/);
+        assert.equal(response.headers['referrer-policy'], 'no-referrer');
+      }
     });
   });
 

@@ -88,10 +88,10 @@ export const OPTION_NAMES: ReadonlySet<string> = new Set([
 ]);
 const BASE_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/;
 
-function seconds(value: unknown, option: string, fallback: number, min: number, max: number): number {
+function seconds(value: unknown, option: string, fallback: number, min: number, max: number, unit = 'seconds'): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw optionError(option, `must be a number of seconds from ${min} to ${max} (got ${describeValue(value)})`, `Use e.g. ${fallback}.`);
+    throw optionError(option, `must be a number of ${unit} from ${min} to ${max} (got ${describeValue(value)})`, `Use e.g. ${fallback}.`);
   }
   return value;
 }
@@ -123,7 +123,7 @@ export function resolveOptions(options: SharedSessionOptions, extraKeys: Readonl
     throw optionError('basePath', `must be a path such as "/shared-session", without trailing slash (got ${JSON.stringify(basePath)})`, 'Use letters, digits, "-", "_", "." and "/".');
   }
   if (options.sharingStore !== undefined && !isSharingStore(options.sharingStore)) {
-    throw optionError('sharingStore', 'must have a claimOnce(key, ttlMs) method', 'Pass a store of this package or `memorySharingStore()`.');
+    throw optionError('sharingStore', 'must have claimOnce(key, ttlMs), readLink(id) and writeLink(id, value, ttlMs) methods', 'Pass a store of this package or `memorySharingStore()`.');
   }
   const hub = resolveHub(options.hub, sites);
   return {
@@ -138,7 +138,7 @@ export function resolveOptions(options: SharedSessionOptions, extraKeys: Readonl
     hop: flag(options.hop, 'hop', true),
     hopExcluded: resolveExclude(options.hopExclude),
     hubProbe: resolveProbe(options.hubProbe, hub, basePath),
-    hubTimeoutMs: seconds(options.hubTimeoutMs, 'hubTimeoutMs', 1000, 50, 30_000),
+    hubTimeoutMs: seconds(options.hubTimeoutMs, 'hubTimeoutMs', 1000, 50, 30_000, 'milliseconds'),
     // Browsers cap cookie lifetimes at 400 days (RFC 6265bis).
     linkMaxAgeMs: seconds(options.linkMaxAgeSeconds, 'linkMaxAgeSeconds', 15_552_000, 60, 34_560_000) * 1000,
     push: flag(options.push, 'push', true),
@@ -147,7 +147,14 @@ export function resolveOptions(options: SharedSessionOptions, extraKeys: Readonl
 
 function resolveHub(value: unknown, sites: SiteTable): Site {
   if (value === undefined) return sites.all[0] as Site;
-  const site = typeof value === 'string' ? sites.forOrigin(value) : undefined;
+  // Spelled as in `sites` may differ in case or a default port: compare origins as URLs do.
+  let origin: string | undefined;
+  try {
+    origin = typeof value === 'string' ? new URL(value).origin : undefined;
+  } catch {
+    origin = undefined;
+  }
+  const site = origin === undefined ? undefined : sites.forOrigin(origin);
   if (!site) {
     throw optionError('hub', `must be one of \`sites\` (got ${describeValue(value)})`, `Use e.g. "${(sites.all[0] as Site).origin}".`);
   }

@@ -16,7 +16,7 @@ export class Deadlines {
   /** Settle with `work`, or call `expire` (once, instead) when `work` runs past `limitMs`. */
   run<T>(work: Promise<T>, limitMs: number, expire: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry = { at: Date.now() + limitMs, expire: () => reject(expire()) };
+      const entry = { at: performance.now() + limitMs, expire: () => reject(expire()) };
       this.#pending.add(entry);
       this.#sweeper ??= setInterval(() => this.#sweep(), this.#stepMs).unref();
       work.then(
@@ -37,7 +37,8 @@ export class Deadlines {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    // A monotonic clock: a wall-clock step (NTP) must not fail or stretch every pending operation.
+    const now = performance.now();
     for (const entry of this.#pending) {
       if (entry.at <= now) {
         this.#pending.delete(entry);

@@ -203,7 +203,13 @@ export class SqliteStore extends CallbackStore {
       work();
       this.#db.exec('COMMIT');
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      // The original error is the one to report; a failed ROLLBACK (SQLite may have rolled
+      // back already) must not replace it.
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // Rolled back already.
+      }
       throw error;
     }
   }

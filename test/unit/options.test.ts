@@ -109,6 +109,8 @@ describe('options', () => {
     assert.equal(config.linkMaxAgeMs, 180 * 24 * 3600 * 1000);
     const custom = resolveOptions({ sites: SITES, secret: SECRET, hub: SITES[1]!, hopExclude: ['/api', '/static/'], hubProbe: 'http://10.0.0.5:8080/shared-session/health' });
     assert.equal(custom.hub.origin, SITES[1]);
+    // Spelled as a URL may be: case and a default port do not matter.
+    assert.equal(resolveOptions({ sites: SITES, secret: SECRET, hub: 'HTTPS://Example.DE:443' }).hub.origin, SITES[1]);
     assert.equal(custom.hubProbe?.href, 'http://10.0.0.5:8080/shared-session/health');
     for (const path of ['/api', '/api/', '/api/v1', '/static/app.css']) assert.equal(custom.hopExcluded(path), true, path);
     for (const path of ['/', '/apix', '/ap', '/shop/api']) assert.equal(custom.hopExcluded(path), false, path);

@@ -167,8 +167,23 @@ function resolveExclude(value: unknown): (path: string) => boolean {
   if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string' && entry.startsWith('/'))) {
     throw optionError('hopExclude', 'must be a list of path prefixes starting with "/", or a function (path) => boolean', 'Use e.g. ["/api", "/static"].');
   }
-  const prefixes = (value as string[]).map((prefix) => (prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix));
-  return (path) => prefixes.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
+  const prefixes = (value as string[]).map((prefix) => comparable(prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix));
+  // Compared as routers match them by default: percent-decoded and case-insensitive
+  // (`/API` and `/%61pi` reach an `/api` router). Excluding more than asked is safe.
+  return (raw) => {
+    const path = comparable(raw);
+    return prefixes.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
+  };
+}
+
+function comparable(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: compare as written.
+  }
+  return decoded.toLowerCase();
 }
 
 function resolveProbe(value: unknown, hub: Site, basePath: string): URL | undefined {

@@ -112,7 +112,7 @@ describe('options', () => {
     // Spelled as a URL may be: case and a default port do not matter.
     assert.equal(resolveOptions({ sites: SITES, secret: SECRET, hub: 'HTTPS://Example.DE:443' }).hub.origin, SITES[1]);
     assert.equal(custom.hubProbe?.href, 'http://10.0.0.5:8080/shared-session/health');
-    for (const path of ['/api', '/api/', '/api/v1', '/static/app.css']) assert.equal(custom.hopExcluded(path), true, path);
+    for (const path of ['/api', '/api/', '/api/v1', '/static/app.css', '/API/v1', '/%61pi/v1', '/Static/x']) assert.equal(custom.hopExcluded(path), true, path);
     for (const path of ['/', '/apix', '/ap', '/shop/api']) assert.equal(custom.hopExcluded(path), false, path);
     assert.equal(resolveOptions({ sites: SITES, secret: SECRET, hopExclude: (path) => path.endsWith('.json') }).hopExcluded('/a.json'), true);
     assert.equal(resolveOptions({ sites: SITES, secret: SECRET, hubProbe: false }).hubProbe, undefined);

@@ -3,7 +3,7 @@
  *
  * This entry point is the framework-free core. Apps use an adapter
  * (`shared-session/express`) and a store (`shared-session/sqlite`); adapter authors
- * implement the contract in `RequestFacts` / `SessionPort` / `Reply`.
+ * implement the contract in `RequestFacts` / `SessionPort` / `Reply` / `Handled`.
  *
  * @packageDocumentation
  */
@@ -20,6 +20,6 @@ export type {
   WarningCode,
   Mechanism,
 } from './core/events.ts';
-export type { RequestFacts, SessionPort, FoundSession, AdoptMode, Reply } from './core/contract.ts';
+export type { RequestFacts, SessionPort, FoundSession, AdoptMode, Reply, Handled } from './core/contract.ts';
 export { type SharingStore, isSharingStore, memorySharingStore } from './core/sharing-store.ts';
 export { type Site } from './core/sites.ts';

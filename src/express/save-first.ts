@@ -7,7 +7,8 @@ import type { Request, Response } from 'express';
  * acknowledged. This makes the save come first: when the response is about to start
  * and the session changed, save it, then respond; when the save fails, hand the error to
  * Express (a store's error carries status 503) instead of the response that would have
- * lied. (express-session may still save once more after an id change, as it would anyway.)
+ * lied. express-session may still save once more after an id change, and touches
+ * otherwise; the stores of this package write nothing for either (see CallbackStore).
  *
  * A session counts as changed when its JSON (without the cookie) or its id differs from
  * what the request began with. A response streamed with `res.write` before `res.end`

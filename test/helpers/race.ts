@@ -75,7 +75,7 @@ export function describeRaces(label: string, storeSpec: () => string | Promise<s
     }
     const read = async (visitor: Client, origin: string): Promise<Json> => JSON.parse((await visitor.fetch(`${origin}/get`)).body) as Json;
 
-    it('keeps both changes of two overlapping requests that change different keys', async () => {
+    it(expected === 'kept' ? 'keeps both changes of two overlapping requests that change different keys' : 'loses one of two overlapping changes to different keys', async () => {
       const { visitor, id } = await sharedVisitor();
       // The slow request on a loads first and saves last; the fast one on b saves in between.
       const slow = visitor.fetch(`${a.origin}/set?key=cart&value=tea&delay=400`);
@@ -90,7 +90,7 @@ export function describeRaces(label: string, storeSpec: () => string | Promise<s
       }
     });
 
-    it('keeps a session destroyed by logout, though a slow request finishes later', async () => {
+    it(expected === 'kept' ? 'keeps a session destroyed by logout, though a slow request finishes later' : 'brings back a session destroyed by logout when a slow request finishes later', async () => {
       const { visitor, id } = await sharedVisitor();
       const slow = visitor.fetch(`${a.origin}/set?key=cart&value=late&delay=400`);
       await new Promise((resolve) => setTimeout(resolve, 100));

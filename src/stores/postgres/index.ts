@@ -1,6 +1,9 @@
 import pg, { type Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { optionError } from '../../core/errors.ts';
 import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
+import { postgresSchema, tablesOf, type Tables } from './schema.ts';
+
+export { postgresSchema } from './schema.ts';
 
 /**
  * Options of {@link PostgresStore}: exactly one of `pool` and `connectionString`.
@@ -11,10 +14,6 @@ import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, t
  * new PostgresStore({ pool, createTables: false }) // your pg.Pool; tables from a migration (postgresSchema())
  * ```
  */
-import { postgresSchema, tablesOf, type Tables } from './schema.ts';
-
-export { postgresSchema } from './schema.ts';
-
 export interface PostgresStoreOptions extends StoreOptions {
   /**
    * A `pg.Pool` you created and end yourself. Give it `connectionTimeoutMillis` and
@@ -35,6 +34,7 @@ export interface PostgresStoreOptions extends StoreOptions {
 /** Rows per DELETE when pruning: each statement stays short, whatever the backlog. */
 const PRUNE_BATCH = 1000;
 
+/** `pg` reads `query_timeout` per query too (its types omit it): the read timeout, after which the connection is dropped. */
 type TimedQuery = QueryConfig & { query_timeout: number };
 
 /** Milliseconds since the epoch (a parameter) as timestamptz. */

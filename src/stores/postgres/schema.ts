@@ -24,8 +24,9 @@ export function tablesOf(prefix: unknown): Tables {
  * The tables of {@link PostgresStore}, as SQL to run in a migration (then pass
  * `createTables: false`). Every statement is `IF NOT EXISTS`, so running it twice is harmless.
  *
- * Expiries are `timestamptz` compared with the database's `now()`: one clock for every
- * app server, and rows an operator can read. A destroyed session stays in `_sessions` as
+ * Expiries are `timestamptz` compared with the database's `now()`, so rows are readable
+ * by an operator; tombstones, claims and links are timed by the database's clock, session
+ * expiries come from the cookie (the app server's clock), as in the other stores. A destroyed session stays in `_sessions` as
  * a tombstone (`destroyed`, data `{}`) until its `expires`: a save of that id then finds
  * the row and its lock, so no save can slip in between a destroy's delete and its tombstone.
  *
@@ -47,5 +48,3 @@ CREATE TABLE IF NOT EXISTS ${links} (bid text PRIMARY KEY, value text NOT NULL, 
 ${[sessions, claims, links].map((table) => `CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (expires);`).join('\n')}
 `;
 }
-
-/** `pg` reads `query_timeout` per query too (its types omit it): the read timeout, after which the connection is dropped. */

@@ -16,7 +16,7 @@ export interface SessionReplacedEvent<Raw = unknown> {
   readonly source: string;
   /** Origin of this site, which now uses the session. */
   readonly destination: string;
-  /** Whether this site's session was empty before (false only with `alwaysReplace`). */
+  /** Whether this site's session was empty before (false with `alwaysReplace`, or when following the link replaced a session this site had agreed on). */
   readonly previousWasEmpty: boolean;
 }
 
@@ -25,7 +25,10 @@ export interface RejectedEvent<Raw = unknown> {
   readonly request: Raw;
   readonly mechanism: Mechanism;
   readonly reason: RejectReason;
-  /** The HTTP status the request was answered with. */
+  /**
+   * The HTTP status the request was answered with; for `mechanism: 'loader'` (the page
+   * itself is served, without a loader) the status such a refusal has elsewhere.
+   */
   readonly status: number;
   /** This site's origin, when the Host named one. */
   readonly site: string | undefined;

@@ -50,7 +50,6 @@ function redirect(location: string, cookies: readonly string[], reason?: string)
  * a meta refresh takes the visitor on to `continueTo` (with the marker that stops another
  * hop), so a failed hop never strands anyone on an error page or loops.
  */
-/** A refused hop step: its status and reason, and a page that continues to `continueTo` (with the skip marker), so no visitor is stranded on an error. */
 export function refusal(reason: RejectReason, continueTo: string | undefined): Reply {
   const target = continueTo === undefined ? undefined : escapeAttribute(continueTo);
   const body = target

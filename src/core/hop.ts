@@ -146,7 +146,7 @@ export async function answerHop<Raw>(
   const link = known ?? newLink();
   const synced = await syncLink(core, facts, here, session, link, known === undefined, 'hop');
   const answer = config.sealer.seal(Purpose.hopAnswer, { src: here.origin, dst: claims.source.origin, iat: Date.now(), jti: randomId(), hid, st, bid: synced.bid });
-  const setLink = linkChanged(known, synced) ? [linkCookie(config, here, synced)] : [];
+  const setLink = linkChanged(config, known, synced) ? [linkCookie(config, here, synced)] : [];
   return redirect(`${claims.source.origin}${config.basePath}/hop/return?a=${answer}`, setLink);
 }
 

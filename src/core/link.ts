@@ -33,6 +33,8 @@ export interface LinkState {
    * it and this site's session is still `seen`, both stay as they are.
    */
   readonly declined?: string | undefined;
+  /** When this site last wrote its link cookie, ms since the epoch; undefined for a new state or an older cookie. */
+  readonly writtenAt?: number | undefined;
 }
 
 interface LinkRecord {
@@ -53,19 +55,30 @@ export function openLinkCookie(config: Config, value: string | undefined): LinkS
   if (value === undefined) return undefined;
   const opened = config.sealer.open(Purpose.link, value);
   if (!opened.ok) return undefined;
-  const { b, s, d } = opened.payload;
+  const { b, s, d, t } = opened.payload;
   if (typeof b !== 'string' || !BID.test(b) || typeof s !== 'string') return undefined;
-  return { bid: b, seen: s, declined: typeof d === 'string' ? d : undefined };
+  return { bid: b, seen: s, declined: typeof d === 'string' ? d : undefined, writtenAt: typeof t === 'number' ? t * 1000 : undefined };
 }
 
-/** True when storing `next` would change what the link cookie says. */
-export function linkChanged(known: LinkState | undefined, next: LinkState): boolean {
-  return known === undefined || known.bid !== next.bid || known.seen !== next.seen || known.declined !== next.declined;
+/**
+ * True when this site's link cookie must be written: it would say something else, or it
+ * is past half its lifetime (a visitor who comes back keeps the link for good, not
+ * `linkMaxAgeSeconds` after its last change).
+ */
+export function linkChanged(config: Config, known: LinkState | undefined, next: LinkState, now = Date.now()): boolean {
+  return known === undefined || known.bid !== next.bid || known.seen !== next.seen || known.declined !== next.declined || isAging(config, known, now);
+}
+
+function isAging(config: Config, link: LinkState, now: number): boolean {
+  return link.writtenAt === undefined || now - link.writtenAt > config.linkMaxAgeMs / 2;
 }
 
 /** The Set-Cookie value that stores `link` on `site`. */
 export function linkCookie(config: Config, site: Site, link: LinkState): string {
-  return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, link.declined === undefined ? { b: link.bid, s: link.seen } : { b: link.bid, s: link.seen, d: link.declined }), config.linkMaxAgeMs / 1000);
+  // `t`, in seconds, tells when to write the cookie again (see linkChanged).
+  const t = Math.floor(Date.now() / 1000);
+  const payload = link.declined === undefined ? { b: link.bid, s: link.seen, t } : { b: link.bid, s: link.seen, d: link.declined, t };
+  return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, payload), config.linkMaxAgeMs / 1000);
 }
 
 function parseRecord(value: string | undefined): LinkRecord | undefined {
@@ -103,7 +116,11 @@ export async function syncLink<Raw>(
     return agreed(sid);
   };
 
-  if (current === linked) return agreed(current);
+  if (current === linked) {
+    // The record lives as long as the cookies: renewed with them, past half its lifetime.
+    if (current !== '' && isAging(config, link, Date.now())) return write(current);
+    return agreed(current);
+  }
   // This site kept its own session apart from this linked one before: nothing changed since.
   if (link.declined !== undefined && linked === link.declined && current === link.seen) return link;
   // This site's session is new to the link: a login or a first cart here.

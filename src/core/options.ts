@@ -54,7 +54,7 @@ export interface SharedSessionOptions {
   hubProbe?: boolean | string;
   /** How long the hub may take to answer the check before it counts as down. Default 1000. */
   hubTimeoutMs?: number;
-  /** How long a browser's link (its shared id on every site) lives after it last changed (a login, logout or new session anywhere). Default 15552000 (180 days). */
+  /** How long a browser's link (its shared id on every site) lives without a visit (renewed on a page load past half of it). Default 15552000 (180 days). */
   linkMaxAgeSeconds?: number;
   /** The script-tag push (needs third-party cookies). Default true. */
   push?: boolean;

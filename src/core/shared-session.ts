@@ -139,7 +139,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       if (!known && session.isEmpty()) return PASS;
       const link = known ?? newLink();
       const synced = await syncLink(this, facts, here, session, link, known === undefined, 'link');
-      return linkChanged(known, synced) ? { kind: 'pass', cookies: [linkCookie(config, here, synced)] } : PASS;
+      return linkChanged(config, known, synced) ? { kind: 'pass', cookies: [linkCookie(config, here, synced)] } : PASS;
     } catch (error) {
       if (!isStoreFailure(error)) throw error;
       this.warn('STORE_ERROR', 'the session store failed while following the link; the page loads without it', error.cause);

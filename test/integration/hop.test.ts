@@ -144,6 +144,29 @@ describe('the top-level hop between two processes over one store', () => {
     assert.deepEqual(urls(await visitor.navigate(`${blog}/`)), ['/', '/shared-session/hop', '/shared-session/hop/return', '/']);
   });
 
+  it('renews a link cookie past half its lifetime, once, and leaves a younger one alone', async () => {
+    const visitor = new Client();
+    await login(visitor, shop, 'alice');
+    await visitor.navigate(`${blog}/`);
+    const jar = visitor.cookies(blog);
+    const name = [...jar.keys()].find((key) => key.endsWith('shared-session.link'))!;
+    const opened = sealer.open(Purpose.link, decodeURIComponent(jar.get(name)!));
+    assert.ok(opened.ok && typeof opened.payload.t === 'number', 'the link cookie says when it was written');
+    // A younger cookie is not written again on a page load.
+    const again = await visitor.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    assert.equal(again.setCookies.filter((cookie) => cookie.name === name).length, 0);
+    // Written 100 days ago (the demo keeps links 180 days): renewed on the next page load.
+    const old = sealer.seal(Purpose.link, { ...opened.payload, t: Math.floor(Date.now() / 1000) - 100 * 86400 });
+    jar.set(name, old);
+    const renewed = await visitor.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const cookie = renewed.setCookies.find((c) => c.name === name);
+    assert.ok(cookie, 'the link cookie is written again');
+    const fresh = sealer.open(Purpose.link, decodeURIComponent(cookie.value ?? ''));
+    assert.ok(fresh.ok && Math.abs((fresh.payload.t as number) - Date.now() / 1000) < 60);
+    assert.equal(fresh.payload.b, opened.payload.b, 'the same browser id');
+    assert.equal((await whoami(visitor, blog)).user, 'alice');
+  });
+
   describe('refusals: a status, a reason, an event, and no cookie', () => {
     it('an answer used twice (replay)', async () => {
       const visitor = new Client();

@@ -76,8 +76,7 @@ function isAging(config: Config, link: LinkState, now: number): boolean {
 /** The Set-Cookie value that stores `link` on `site`. */
 export function linkCookie(config: Config, site: Site, link: LinkState): string {
   // `t`, in seconds, tells when to write the cookie again (see linkChanged).
-  const t = Math.floor(Date.now() / 1000);
-  const payload = link.declined === undefined ? { b: link.bid, s: link.seen, t } : { b: link.bid, s: link.seen, d: link.declined, t };
+  const payload = { b: link.bid, s: link.seen, t: Math.floor(Date.now() / 1000), ...(link.declined === undefined ? {} : { d: link.declined }) };
   return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, payload), config.linkMaxAgeMs / 1000);
 }
 

@@ -16,8 +16,7 @@ import type { Request, Response } from 'express';
  */
 export function saveBeforeResponding(req: Request, res: Response): void {
   const session = req.session as (Request['session'] & Record<string, unknown>) | undefined;
-  // Mounted twice on one request: the first wrapper stays (wrapping it would recurse).
-  if (!session || (res as Partial<SavingResponse>)[STATE]) return;
+  if (!session) return;
   // One shared function and the request's state under a symbol: no closure per request.
   // res.end is kept to be called later with this response as `this`.
   // eslint-disable-next-line @typescript-eslint/unbound-method

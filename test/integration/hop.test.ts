@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
 import { Purpose, Sealer } from '../../src/core/token.ts';
-import { Client, type Step } from '../helpers/http.ts';
+import { Client, NAVIGATION_HEADERS, type Step } from '../helpers/http.ts';
 import { SHARED_SECRET, startDemoPair, startSite, type DemoPair } from '../helpers/sites.ts';
 
 const sealer = new Sealer(deriveKeys(SHARED_SECRET));
@@ -44,11 +44,11 @@ describe('the top-level hop between two processes over one store', () => {
 
   /** The first two steps of a hop from blog: blog's redirect to the hub and the hub's answer. */
   async function hopAnswer(client: Client): Promise<{ answerUrl: string; stateCookie: [string, string] }> {
-    const start = await client.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const start = await client.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
     assert.equal(start.status, 303);
     const state = start.setCookies.find((cookie) => cookie.name.startsWith('shared-session.hop.'));
     assert.ok(state, 'blog set a state cookie');
-    const answer = await client.fetch(start.headers.location!, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const answer = await client.fetch(start.headers.location!, { headers: NAVIGATION_HEADERS });
     assert.equal(answer.status, 303);
     assert.ok(answer.headers.location?.startsWith(`${blog}/shared-session/hop/return?a=`));
     return { answerUrl: answer.headers.location!, stateCookie: [state.name, state.value ?? ''] };
@@ -153,12 +153,12 @@ describe('the top-level hop between two processes over one store', () => {
     const opened = sealer.open(Purpose.link, decodeURIComponent(jar.get(name)!));
     assert.ok(opened.ok && typeof opened.payload.t === 'number', 'the link cookie says when it was written');
     // A younger cookie is not written again on a page load.
-    const again = await visitor.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const again = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
     assert.equal(again.setCookies.filter((cookie) => cookie.name === name).length, 0);
     // Written 100 days ago (the demo keeps links 180 days): renewed on the next page load.
     const old = sealer.seal(Purpose.link, { ...opened.payload, t: Math.floor(Date.now() / 1000) - 100 * 86400 });
     jar.set(name, old);
-    const renewed = await visitor.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const renewed = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
     const cookie = renewed.setCookies.find((c) => c.name === name);
     assert.ok(cookie, 'the link cookie is written again');
     const fresh = sealer.open(Purpose.link, decodeURIComponent(cookie.value ?? ''));
@@ -255,7 +255,7 @@ describe('the top-level hop between two processes over one store', () => {
 
     it('hop loops: no second hop while one is in flight', async () => {
       const visitor = new Client();
-      const first = await visitor.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+      const first = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
       assert.equal(first.status, 303);
       const second = await visitor.navigate(`${blog}/`);
       assert.deepEqual(urls(second), ['/']);
@@ -263,7 +263,7 @@ describe('the top-level hop between two processes over one store', () => {
 
     it('hop requests: to a site that is not the hub, forged, replayed, or from the hub itself', async () => {
       const visitor = new Client();
-      const start = await visitor.fetch(`${blog}/`, { headers: { 'user-agent': 'Mozilla/5.0 Chrome/156', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+      const start = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
       const hubUrl = new URL(start.headers.location!);
       const notHub = await visitor.fetch(`${blog}${hubUrl.pathname}${hubUrl.search}`);
       assert.equal(notHub.headers['shared-session-reason'], 'NOT_HUB');

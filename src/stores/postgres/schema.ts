@@ -26,9 +26,10 @@ export function tablesOf(prefix: unknown): Tables {
  *
  * Expiries are `timestamptz` compared with the database's `now()`, so rows are readable
  * by an operator; tombstones, claims and links are timed by the database's clock, session
- * expiries come from the cookie (the app server's clock), as in the other stores. A destroyed session stays in `_sessions` as
- * a tombstone (`destroyed`, data `{}`) until its `expires`: a save of that id then finds
- * the row and its lock, so no save can slip in between a destroy's delete and its tombstone.
+ * expiries come from the cookie (the app server's clock), as in the other stores. A
+ * destroyed session stays in `_sessions` as a tombstone (`destroyed`, data `{}`) until its
+ * `expires`: a save of that id then finds the row and its lock, so no save can slip in
+ * between a destroy's delete and its tombstone.
  *
  * @example
  * ```ts

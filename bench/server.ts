@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { sharedSession, type SharedSessionMiddleware } from 'shared-session/express';
 import { SqliteStore } from 'shared-session/sqlite';
-import { NOTE_KEY, withHolder } from '../src/core/note.ts';
+import { EMPTY_NOTE, NOTE_KEY, withHolder, writeNote, type Note } from '../src/core/note.ts';
 
 const { values } = parseArgs({ options: { store: { type: 'string' }, secret: { type: 'string' } } });
 export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
@@ -50,12 +50,13 @@ function page(app: Express, shared?: SharedSessionMiddleware): void {
     const cart = (req.session as unknown as { cart?: string[] }).cart ?? [];
     res.type('html').send(`<!doctype html><title>shop</title><h1>Cart</h1><ul>${cart.map((item) => `<li>${item}</li>`).join('')}</ul>${loader}`);
   });
-  // A session to load: `held=all` marks every site as holding it (the steady state).
+  // A session to load: `held=all` links it and marks every site as holding it (the steady state).
   app.get('/setup', (req: Request, res) => {
     const data = req.session as unknown as Record<string, unknown>;
     data.cart = ['tea', 'milk'];
     if (req.query.held === 'all' && shared) {
-      data[NOTE_KEY] = shared.core.config.sites.all.reduce<unknown>((note, site) => withHolder(note, site, 'first-party'), undefined);
+      const linked: Note = { ...EMPTY_NOTE, key: 'benchmarkbenchmarkbenc' };
+      data[NOTE_KEY] = writeNote(shared.core.config.sites.all.reduce((note, site) => withHolder(note, site.noteId, 'held'), linked));
     }
     res.json({ id: req.sessionID });
   });

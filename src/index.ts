@@ -20,6 +20,6 @@ export type {
   WarningCode,
   Mechanism,
 } from './core/events.ts';
-export type { RequestFacts, SessionPort, FoundSession, AdoptMode, Reply, Handled } from './core/contract.ts';
+export { PRIVATE_RESPONSE_HEADERS, type RequestFacts, type SessionPort, type FoundSession, type Reply, type Handled } from './core/contract.ts';
 export { type SharingStore, isSharingStore, memorySharingStore } from './core/sharing-store.ts';
 export { type Site } from './core/sites.ts';

@@ -27,22 +27,22 @@ export interface RequestFacts<Raw = unknown> {
   header(name: string): string | undefined;
 }
 
-/** How a session cookie is to be sent when the core adopts a session. */
-export type AdoptMode =
-  /** From a cross-site subresource (the script push): needs `SameSite=None; Secure`. */
-  | 'cross-site'
-  /** From a top-level navigation on this site: the site's own cookie settings. */
-  | 'first-party';
-
 /** A session found in the store, ready to become this request's session. */
 export interface FoundSession {
   readonly id: string;
   isEmpty(): boolean;
+  /** The core's note inside this session's record (see `SessionPort.readNote`). */
+  readNote(): unknown;
+  /**
+   * Save this session's record with only the core's note replaced. Stores of this package
+   * merge it with concurrent saves; a destroyed session stays destroyed.
+   */
+  writeNote(note: unknown): Promise<void>;
   /**
    * Make this the request's session; the session middleware then sends this site's own
-   * cookie for it (its own name, domain, path, lifetime), adjusted for `mode`.
+   * cookie for it (its own name, domain, path, lifetime, SameSite).
    */
-  adopt(mode: AdoptMode): void;
+  adopt(): void;
 }
 
 /** The request's session, as the adapter's session middleware holds it. */
@@ -55,6 +55,8 @@ export interface SessionPort {
   persist(): Promise<string>;
   /** Read a session by id from the store; undefined when it is missing or expired. Throws when the store fails. */
   find(id: string): Promise<FoundSession | undefined>;
+  /** Destroy another session by id (one this request left for the browser's newer session). Throws when the store fails. */
+  destroy(id: string): Promise<void>;
   /** The session store itself when it also implements {@link SharingStore} (the stores of this package do). */
   readonly sharingStore: SharingStore | undefined;
   /**
@@ -68,9 +70,19 @@ export interface SessionPort {
 
 /**
  * What the core made of a request: a complete `reply` the adapter sends instead of the
- * app, or `pass` it on to the app, adding the core's `cookies` to the app's response.
+ * app, or `pass` it on to the app, adding the core's `cookies` and `headers` to the app's
+ * response (headers override the app's own of the same name).
  */
-export type Handled = { readonly kind: 'reply'; readonly reply: Reply } | { readonly kind: 'pass'; readonly cookies: readonly string[] };
+export type Handled =
+  | { readonly kind: 'reply'; readonly reply: Reply }
+  | { readonly kind: 'pass'; readonly cookies: readonly string[]; readonly headers?: Readonly<Record<string, string>> | undefined };
+
+/**
+ * Headers every response that sets one of the core's cookies, or carries a loader (whose
+ * tokens are bearer credentials for seconds), must have: a shared cache must never hand
+ * one visitor's response to another.
+ */
+export const PRIVATE_RESPONSE_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'private, no-store', vary: 'Cookie' };
 
 /** A complete response the adapter sends as is. */
 export interface Reply {

@@ -3,19 +3,21 @@ import type { RequestFacts } from './contract.ts';
 import type { Site } from './sites.ts';
 
 /**
- * The core's own cookies: the link cookie (this browser's shared id, per site) and one
- * short-lived state cookie per hop in flight. Always HttpOnly and SameSite=Lax (sent on
- * the top-level navigations of a hop, never on cross-site subresources or posts), Secure
- * and `__Host-` prefixed on https sites (no Domain, Path=/: no subdomain can plant one).
+ * The core's own cookies: the link cookie (this site's view of the browser's epoch), one
+ * short-lived state cookie per hop in flight, and the push's voucher. Link and state are
+ * HttpOnly and SameSite=Lax (sent on the top-level navigations of a hop, never on
+ * cross-site subresources or posts); all are Secure and `__Host-` prefixed on https sites
+ * (no Domain, Path=/: no subdomain can plant one).
  */
 export interface CoreCookieNames {
   readonly link: string;
   readonly hopPrefix: string;
+  readonly voucher: string;
 }
 
 export function cookieNames(site: Site): CoreCookieNames {
   const prefix = site.secure ? '__Host-' : '';
-  return { link: `${prefix}shared-session.link`, hopPrefix: `${prefix}shared-session.hop.` };
+  return { link: `${prefix}shared-session.link`, hopPrefix: `${prefix}shared-session.hop.`, voucher: `${prefix}shared-session.voucher` };
 }
 
 /** The request's cookies, parsed once. */
@@ -24,12 +26,29 @@ export function requestCookies(facts: RequestFacts): Readonly<Record<string, str
   return header ? parse(header) : {};
 }
 
-/** A Set-Cookie value for one of the core's cookies on `site`; `maxAgeSeconds` 0 deletes it. */
+/** A Set-Cookie value for one of the core's first-party cookies on `site`; `maxAgeSeconds` 0 deletes it. */
 export function coreCookie(site: Site, name: string, value: string, maxAgeSeconds: number): string {
   return serialize(name, value, {
     httpOnly: true,
     sameSite: 'lax',
     secure: site.secure,
+    path: '/',
+    maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+  });
+}
+
+/**
+ * The voucher's Set-Cookie. It is set by the response to a cross-site `<script>` load, so
+ * browsers store it only as `SameSite=None; Secure` (a third-party cookie) and never
+ * partitioned, which would hide it from a direct visit. Plain-http sites are accepted only
+ * for `*.localhost`, which browsers treat as a secure context, so `Secure` holds there too.
+ */
+export function voucherCookie(site: Site, value: string, maxAgeSeconds: number): string {
+  return serialize(cookieNames(site).voucher, value, {
+    httpOnly: true,
+    sameSite: 'none',
+    secure: true,
+    partitioned: false,
     path: '/',
     maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
   });

@@ -52,3 +52,14 @@ export function describeValue(value: unknown): string {
 export function optionError(option: string, problem: string, fix: string): SharedSessionError {
   return new SharedSessionError('ERR_SHARED_SESSION_OPTION', `shared-session: option \`${option}\` ${problem}. ${fix}`);
 }
+
+/** A failure of the session or sharing store while the core worked: the caller answers STORE_UNAVAILABLE (or serves the page without sharing). */
+export function storeFailure(cause: unknown): SharedSessionError {
+  return cause instanceof SharedSessionError && cause.code === 'ERR_SHARED_SESSION_STORE_UNAVAILABLE'
+    ? cause
+    : new SharedSessionError('ERR_SHARED_SESSION_STORE_UNAVAILABLE', 'shared-session: the session store failed', { cause });
+}
+
+export function isStoreFailure(error: unknown): error is SharedSessionError {
+  return error instanceof SharedSessionError && error.code === 'ERR_SHARED_SESSION_STORE_UNAVAILABLE';
+}

@@ -1,48 +1,50 @@
 import { timingSafeEqual } from 'node:crypto';
-import { checkClaims, claimTtl } from './claims.ts';
+import type { Context } from './context.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
 import { coreCookie, cookieNames } from './cookies.ts';
-import { linkChanged, linkCookie, newLink, openLinkCookie, syncLink, type LinkState } from './link.ts';
+import { applyConfirmation, isSteady, type HopReason } from './link.ts';
+import { linkCookie, linkState, newLinkKey, openLinkCookie } from './link-cookie.ts';
+import { parseRecord } from './link-record.ts';
 import { escapeAttribute } from './loader.ts';
-import { arrivedByPush } from './note.ts';
+import { claimTtl, openAnswer, openQuery, sealAnswer, sealQuery, type QueryMessage } from './messages.ts';
+import { looksLikeBrowser } from './navigation.ts';
+import { readNote } from './note.ts';
+import type { Config } from './options.ts';
 import { randomId } from './random.ts';
-import { REASON_HEADER, REJECT_STATUS, type RejectReason } from './reasons.ts';
+import { REASON_HEADER, REJECT_STATUS, publicReason, type RejectReason } from './reasons.ts';
 import { SKIP_PARAMETER, safeReturnPath, withSkipMarker } from './return-path.ts';
-import type { SharedSession } from './shared-session.ts';
 import type { Site } from './sites.ts';
 import { Purpose } from './token.ts';
+
+/**
+ * The top-level redirect hop: how a site asks another "who is this browser at your
+ * site?" with first-party cookies only, so it works where third-party cookies are
+ * blocked. Modelled on OAuth 2.0's authorization-code flow (RFC 6749 §4.1) and its
+ * security BCP (RFC 9700); docs/PROTOCOL.md maps each measure to the attack it answers.
+ *
+ *   1. X /page            → 303 W/{base}/hop?q=QUERY          + X's state cookie
+ *   2. W/{base}/hop       → 303 X/{base}/hop/return?a=ANSWER   (or on to the next site of the chain)
+ *   3. X/{base}/hop/return → 303 X /page                        + X's link cookie (+ session cookie)
+ *
+ * The ANSWER carries W's epoch key and W's session in this browser, read from W's own
+ * cookies: what a copy of X's cookies asks for gets the copy's state at W, never the
+ * browser's. It is sealed, addressed to X, lives seconds, is used up by its first
+ * presentation whatever the outcome, and is bound to a state only the asking browser's
+ * state cookie holds (login CSRF). A site that does not know the browser passes the query
+ * on along the chain (the hub first, then the sites in order); the last one mints a key.
+ */
 
 /** The longest page path (with query) that hops: its sealed state cookie stays under the 2 KB token limit. */
 const MAX_RETURN_PATH = 1024;
 
-/**
- * The top-level redirect hop: how a site that does not know a browser yet learns its
- * link id from the hub, with first-party cookies only (so it works where third-party
- * cookies are blocked). Three requests, each a top-level navigation:
- *
- *   1. B /page            → 303 hub/{base}/hop?r=REQUEST    + B's state cookie
- *   2. hub/{base}/hop     → 303 B/{base}/hop/return?a=ANSWER (+ the hub's link cookie)
- *   3. B/{base}/hop/return → 303 B /page                     + B's link cookie (+ session cookie)
- *
- * REQUEST and ANSWER are sealed, single-use, addressed and short-lived; ANSWER carries the
- * browser id (never a session id) and the state that only this browser's B state cookie
- * holds, so an answer minted for another browser is refused (login CSRF).
- */
-
-const HOP_ID = /^[A-Za-z0-9_-]{8}$/;
-const STATE = /^[A-Za-z0-9_-]{22}$/;
-const BID = /^[A-Za-z0-9_-]{43}$/;
-// A browser sends Mozilla/5.0 in User-Agent; crawlers and scripts either do not, or say so.
-const BOT = /bot|crawl|spider|slurp|archiver|facebookexternalhit|embedly|preview|monitor|lighthouse|curl|wget|python|httpclient|okhttp|java\//i;
-
 const HOP_HEADERS = {
   'cache-control': 'no-store',
-  // Neither the hub nor the page after the hop learns the URLs of the hop (they carry tokens).
+  // Neither the site asked nor the page after the hop learns the URLs of the hop (they carry tokens).
   'referrer-policy': 'no-referrer',
 } as const;
 
-function redirect(location: string, cookies: readonly string[], reason?: string): Reply {
-  return { status: 303, headers: { ...HOP_HEADERS, location, ...(reason ? { [REASON_HEADER]: reason } : {}) }, cookies, body: '' };
+function redirect(location: string, cookies: readonly string[]): Reply {
+  return { status: 303, headers: { ...HOP_HEADERS, location }, cookies, body: '' };
 }
 
 /**
@@ -52,21 +54,16 @@ function redirect(location: string, cookies: readonly string[], reason?: string)
  */
 export function refusal(reason: RejectReason, continueTo: string | undefined): Reply {
   const target = continueTo === undefined ? undefined : escapeAttribute(continueTo);
+  const shown = publicReason(reason);
   const body = target
     ? `<!doctype html><meta http-equiv="refresh" content="0;url=${target}"><title>Continue</title><p><a href="${target}">Continue</a></p>\n`
-    : `shared-session refused this request: ${reason}\n`;
+    : `shared-session refused this request: ${shown}\n`;
   return {
     status: REJECT_STATUS[reason],
-    headers: { ...HOP_HEADERS, 'content-type': target ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', [REASON_HEADER]: reason },
+    headers: { ...HOP_HEADERS, 'content-type': target ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', [REASON_HEADER]: shown },
     cookies: [],
     body,
   };
-}
-
-/** True when the request comes from a browser, not a crawler or a script: only browsers hop. */
-export function looksLikeBrowser(facts: RequestFacts): boolean {
-  const agent = facts.header('user-agent');
-  return agent !== undefined && agent.startsWith('Mozilla/') && !BOT.test(agent);
 }
 
 function sameText(a: string, b: string): boolean {
@@ -75,118 +72,200 @@ function sameText(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** The order in which sites are asked about a browser: the hub first, then the others as configured. */
+function chainOrder(config: Config): readonly Site[] {
+  return [config.hub, ...config.sites.all.filter((site) => site !== config.hub)];
+}
+
+/** The first site of the chain not asked yet (by note id) that answers its health check. */
+async function nextInChain<Raw>(ctx: Context<Raw>, via: readonly string[]): Promise<Site | undefined> {
+  for (const site of chainOrder(ctx.config)) {
+    if (via.includes(site.noteId)) continue;
+    if (await ctx.health.isUp(site)) return site;
+  }
+  return undefined;
+}
+
+function hopUrl(config: Config, site: Site, query: string): string {
+  return `${site.origin}${config.basePath}/hop?q=${query}`;
+}
+
+/** The state cookie of a hop in flight: sealed, on the asking site. */
+interface HopState {
+  readonly st: string;
+  readonly ret: string;
+  readonly iat: number;
+  readonly why: HopReason;
+  /** The site asked first (to doubt its health when the visitor comes back mid-hop). */
+  readonly to: string;
+}
+
+function openState(config: Config, value: string | undefined, now = Date.now()): HopState | undefined {
+  if (value === undefined) return undefined;
+  const opened = config.sealer.open(Purpose.state, value);
+  if (!opened.ok) return undefined;
+  const { st, ret, iat, why, to } = opened.payload;
+  if (typeof st !== 'string' || typeof ret !== 'string' || typeof iat !== 'number' || typeof to !== 'string') return undefined;
+  if (why !== 'discover' && why !== 'confirm') return undefined;
+  if (now - iat > config.timeoutMs || iat - now > config.skewMs) return undefined;
+  return { st, ret, iat, why, to };
+}
+
 /**
- * Step 1, on a site that does not know this browser: send it to the hub, or resolve
- * undefined to let the page load as it is. No hop when one is already in flight (its
- * state cookie is present), after a refused hop (the skip marker), for a session that
- * arrived by the script push (the quick path already did the work), for non-browsers,
- * or while the hub does not answer.
+ * Step 1, on the asking site X: send the visitor to `target` (or, for `discover`, the first
+ * site of the chain that answers), or resolve undefined to serve the page as it is. No hop
+ * for non-browsers, after a refused hop (the skip marker), while one is in flight (a state
+ * cookie of this site opens), for a page URL too long to carry, or while the site to ask
+ * does not answer its health check.
  */
 export async function startHop<Raw>(
-  core: SharedSession<Raw>,
+  ctx: Context<Raw>,
   facts: RequestFacts<Raw>,
   here: Site,
-  session: SessionPort,
   cookies: Readonly<Record<string, string | undefined>>,
-  search: URLSearchParams,
+  why: HopReason,
+  target: Site | undefined,
 ): Promise<Reply | undefined> {
-  const { config } = core;
+  const { config } = ctx;
   const names = cookieNames(here);
-  if (!looksLikeBrowser(facts) || search.has(SKIP_PARAMETER)) return undefined;
-  if (Object.keys(cookies).some((name) => name.startsWith(names.hopPrefix))) {
-    core.doubtHub();
+  if (!looksLikeBrowser(facts) || new URLSearchParams(facts.search).has(SKIP_PARAMETER)) return undefined;
+  for (const [name, value] of Object.entries(cookies)) {
+    if (!name.startsWith(names.hopPrefix)) continue;
+    const inFlight = openState(config, value);
+    if (!inFlight) continue;
+    // The visitor is back before the hop came home: the site asked may not have answered.
+    const asked = config.sites.forOrigin(inFlight.to);
+    if (asked) ctx.health.doubt(asked);
     return undefined;
   }
-  if (!session.isEmpty() && arrivedByPush(session.readNote(), here)) return undefined;
   const returnTo = safeReturnPath(`${facts.path}${facts.search}`, here.origin);
   // The path travels sealed in the state cookie, whose token must stay within the token
   // size limit: a longer URL is served without a hop (the next shorter one hops).
   if (returnTo === undefined || returnTo.length > MAX_RETURN_PATH) return undefined;
-  if (!(await core.hubIsUp())) return undefined;
+  const asked = target ? ((await ctx.health.isUp(target)) ? target : undefined) : await nextInChain(ctx, [here.noteId]);
+  if (!asked) return undefined;
 
   const hid = randomId(6);
   const st = randomId(16);
   const iat = Date.now();
-  const state = config.sealer.seal(Purpose.state, { st, ret: returnTo, iat });
-  const request = config.sealer.seal(Purpose.hopRequest, { src: here.origin, dst: config.hub.origin, iat, jti: randomId(), hid, st });
-  return redirect(`${config.hub.origin}${config.basePath}/hop?r=${request}`, [coreCookie(here, `${names.hopPrefix}${hid}`, state, config.timeoutMs / 1000)]);
+  const state = config.sealer.seal(Purpose.state, { st, ret: returnTo, iat, why, to: asked.origin });
+  const query = sealQuery(config, here, asked, { iat, hid, st, via: [here.noteId, asked.noteId] });
+  return redirect(hopUrl(config, asked, query), [coreCookie(here, `${names.hopPrefix}${hid}`, state, config.timeoutMs / 1000)]);
 }
 
-/** Step 2, on the hub: answer with this browser's link id, minting one for a new browser. */
-export async function answerHop<Raw>(
-  core: SharedSession<Raw>,
-  facts: RequestFacts<Raw>,
-  here: Site,
-  session: SessionPort,
-  cookies: Readonly<Record<string, string | undefined>>,
-  search: URLSearchParams,
-): Promise<Reply> {
-  const { config } = core;
-  const refuse = (reason: RejectReason, continueTo?: string): Reply => {
-    core.rejected(facts, 'hop', reason, here);
-    return refusal(reason, continueTo);
-  };
-  // Until the request names where the visitor came from, a refusal continues to this
-  // site's home page (a request sealed under a secret this site lacks, during a rotation).
-  const home = withSkipMarker('/');
-  if (here !== config.hub) return refuse('NOT_HUB', home);
-  const opened = config.sealer.open(Purpose.hopRequest, search.get('r') ?? '');
-  if (!opened.ok) return refuse(opened.reason, home);
-  // An authentic request names the site the visitor came from: a refusal sends them back there.
-  const from = typeof opened.payload.src === 'string' ? config.sites.forOrigin(opened.payload.src) : undefined;
-  const back = from && from !== here ? withSkipMarker(`${from.origin}/`) : home;
-  const claims = checkClaims(config, opened.payload, here, Date.now());
-  if (!claims.ok) return refuse(claims.reason, back);
-  const { hid, st, jti } = opened.payload;
-  if (typeof hid !== 'string' || !HOP_ID.test(hid) || typeof st !== 'string' || !STATE.test(st)) return refuse('TOKEN_VERSION', back);
-  if (!(await core.claimOnce(session, `hop-request:${jti as string}`, claimTtl(config)))) return refuse('TOKEN_REPLAYED', back);
-  core.noteKeyIndex(opened.keyIndex);
+/** What this site can say about the browser, from its own cookies. */
+type Knowledge =
+  | { readonly kind: 'answer'; readonly key: string; readonly sid: string; readonly cookies: readonly string[] }
+  | { readonly kind: 'forward'; readonly site: Site }
+  | { readonly kind: 'unknown' };
 
+async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, cookies: Readonly<Record<string, string | undefined>>): Promise<Knowledge> {
+  const { config } = ctx;
+  const note = readNote(session.readNote());
+  const id = session.isEmpty() ? '' : (session.id ?? '');
+  // A session in an epoch, not superseded: that is the browser here.
+  if (id !== '' && note.key !== undefined && !note.moved) return { kind: 'answer', key: note.key, sid: id, cookies: [] };
   const known = openLinkCookie(config, cookies[cookieNames(here).link]);
-  const link = known ?? newLink();
-  const synced = await syncLink(core, facts, here, session, link, known === undefined, 'hop');
-  const answer = config.sealer.seal(Purpose.hopAnswer, { src: here.origin, dst: claims.source.origin, iat: Date.now(), jti: randomId(), hid, st, bid: synced.bid });
-  const setLink = linkChanged(config, known, synced) ? [linkCookie(config, here, synced)] : [];
-  return redirect(`${claims.source.origin}${config.basePath}/hop/return?a=${answer}`, setLink);
+  if (!known) return { kind: 'unknown' };
+  const record = parseRecord(await ctx.sharing(session).readLink(known.key));
+  if (record?.kind === 'moved') {
+    const next = config.sites.forOrigin(record.site);
+    if (next && next !== here) return { kind: 'forward', site: next };
+    // Ended here, but not in this browser: a copy of these cookies made that change (see link.ts).
+    const fork = linkState(newLinkKey(), '');
+    return { kind: 'answer', key: fork.key, sid: '', cookies: [linkCookie(config, here, fork)] };
+  }
+  // No session of this epoch here to give: the key alone, and the asking site learns the
+  // epoch's session from whoever holds it when it moves.
+  return { kind: 'answer', key: known.key, sid: '', cookies: [] };
 }
 
-/** Step 3, back on the site that asked: check the answer against this browser's state, learn the link, follow it. */
-export async function finishHop<Raw>(
-  core: SharedSession<Raw>,
+/**
+ * Step 2, on the site asked (W): answer with what this browser holds here, or pass the
+ * query on to the site that knows more (the one an ended epoch names, or the next site of
+ * the chain). The last site of a chain that nobody knew mints the browser's first key.
+ */
+export async function answerQuery<Raw>(
+  ctx: Context<Raw>,
   facts: RequestFacts<Raw>,
   here: Site,
   session: SessionPort,
   cookies: Readonly<Record<string, string | undefined>>,
   search: URLSearchParams,
 ): Promise<Reply> {
-  const { config } = core;
+  const { config } = ctx;
+  const refuse = (reason: RejectReason, back: Site | undefined): Reply => {
+    ctx.rejected(facts, 'hop', reason, here);
+    // An authentic query names the site the visitor came from: a refusal sends them back
+    // there; otherwise (another secret, mid-rotation) on to this site's home page.
+    return refusal(reason, withSkipMarker(back ? `${back.origin}/` : '/'));
+  };
+  const opened = openQuery(config, search.get('q') ?? '', here);
+  if (!opened.ok) return refuse(opened.reason, opened.source);
+  ctx.noteKeyIndex(opened.keyIndex);
+  const query = opened.message;
+  const via = query.via.includes(here.noteId) ? query.via : [...query.via, here.noteId];
+
+  const knowledge = await whatWeKnow(ctx, here, session, cookies);
+  if (knowledge.kind === 'answer') return answer(config, here, query, knowledge.key, knowledge.sid, knowledge.cookies);
+  const next = knowledge.kind === 'forward' && !via.includes(knowledge.site.noteId) && (await ctx.health.isUp(knowledge.site)) ? knowledge.site : await nextInChain(ctx, via);
+  if (next) return redirect(hopUrl(config, next, sealQuery(config, query.source, next, { ...query, via: [...via, next.noteId] })), []);
+  if (knowledge.kind === 'forward') {
+    // Nobody further to ask: what this site has, which is the key it was behind on.
+    const known = openLinkCookie(config, cookies[cookieNames(here).link]);
+    if (known) return answer(config, here, query, known.key, '', []);
+  }
+  // Nobody knows this browser: a new one. This site keeps its first key.
+  const first = linkState(newLinkKey(), '');
+  return answer(config, here, query, first.key, '', [linkCookie(config, here, first)]);
+}
+
+function answer(config: Config, here: Site, query: QueryMessage, key: string, sid: string, cookies: readonly string[]): Reply {
+  const sealed = sealAnswer(config, here, query.source, { iat: Date.now(), jti: randomId(), hid: query.hid, st: query.st, key, sid });
+  return redirect(`${query.source.origin}${config.basePath}/hop/return?a=${sealed}`, cookies);
+}
+
+/**
+ * Step 3, back on the asking site: use up the answer, check it against this browser's
+ * state, take what it says (see link.ts `applyConfirmation`), and continue to the page.
+ */
+export async function finishHop<Raw>(
+  ctx: Context<Raw>,
+  facts: RequestFacts<Raw>,
+  here: Site,
+  session: SessionPort,
+  cookies: Readonly<Record<string, string | undefined>>,
+  search: URLSearchParams,
+): Promise<Reply> {
+  const { config } = ctx;
   const names = cookieNames(here);
   let continueTo = withSkipMarker('/');
   const refuse = (reason: RejectReason): Reply => {
-    core.rejected(facts, 'hop', reason, here);
+    ctx.rejected(facts, 'hop', reason, here);
     return refusal(reason, continueTo);
   };
-  const opened = config.sealer.open(Purpose.hopAnswer, search.get('a') ?? '');
+  const opened = openAnswer(config, search.get('a') ?? '', here);
   if (!opened.ok) return refuse(opened.reason);
-  const claims = checkClaims(config, opened.payload, here, Date.now());
-  if (!claims.ok) return refuse(claims.reason);
-  if (claims.source !== config.hub) return refuse('UNKNOWN_SOURCE');
-  const { hid, st, bid, jti } = opened.payload;
-  if (typeof hid !== 'string' || !HOP_ID.test(hid) || typeof st !== 'string' || typeof bid !== 'string' || !BID.test(bid)) return refuse('TOKEN_VERSION');
+  const answer = opened.message;
+  // RFC 9700 §4.5 and §2.1.1: an authorization code is consumed by its first presentation,
+  // whatever follows. An answer refused below for want of state is gone, so whoever reads
+  // its URL later (a log, a script on this origin) cannot complete it with their own state.
+  if (!(await ctx.sharing(session).claimOnce(`answer:${answer.jti}`, claimTtl(config, Purpose.answer)))) return refuse('TOKEN_REPLAYED');
 
   // The login-CSRF guard: only the browser that started this hop holds its state.
-  const stateCookie = cookies[`${names.hopPrefix}${hid}`];
+  const stateName = `${names.hopPrefix}${answer.hid}`;
+  const stateCookie = cookies[stateName];
   if (stateCookie === undefined) return refuse('STATE_MISSING');
-  const state = config.sealer.open(Purpose.state, stateCookie);
-  if (!state.ok || typeof state.payload.st !== 'string' || !sameText(state.payload.st, st)) return refuse('STATE_MISMATCH');
-  const returnTo = typeof state.payload.ret === 'string' ? safeReturnPath(state.payload.ret, here.origin) : undefined;
+  const state = openState(config, stateCookie);
+  if (!state || !sameText(state.st, answer.st)) return refuse('STATE_MISMATCH');
+  const returnTo = safeReturnPath(state.ret, here.origin);
   if (returnTo === undefined) return refuse('BAD_RETURN_PATH');
   continueTo = withSkipMarker(returnTo);
-  if (!(await core.claimOnce(session, `hop-answer:${jti as string}`, claimTtl(config)))) return refuse('TOKEN_REPLAYED');
-  core.noteKeyIndex(opened.keyIndex);
+  ctx.noteKeyIndex(opened.keyIndex);
 
-  const known = openLinkCookie(config, cookies[names.link]);
-  const link: LinkState = known?.bid === bid ? known : { bid, seen: '' };
-  const synced = await syncLink(core, facts, here, session, link, link.seen === '', 'hop');
-  return redirect(returnTo, [linkCookie(config, here, synced), coreCookie(here, `${names.hopPrefix}${hid}`, '', 0)]);
+  const link = await applyConfirmation(ctx, facts, here, session, { why: state.why, key: answer.key, sid: answer.sid, source: answer.source, mechanism: 'hop' });
+  // The page this hop returns to must not hop again. Where it will be in the steady state
+  // (a session adopted) nothing is needed; otherwise the cookie says so, for that page only.
+  const set = link ? [linkCookie(config, here, { ...link, hopped: !isSteady(session, here) })] : [];
+  return redirect(returnTo, [...set, coreCookie(here, stateName, '', 0)]);
 }

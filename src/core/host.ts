@@ -10,10 +10,13 @@ const HOST_HEADER = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)
  */
 export class SiteTable {
   readonly all: readonly Site[];
+  /** The note id of every site, in order. */
+  readonly noteIds: readonly string[];
   readonly #byHost: ReadonlyMap<string, Site>;
 
   constructor(sites: readonly Site[]) {
     this.all = sites;
+    this.noteIds = sites.map((site) => site.noteId);
     this.#byHost = new Map(sites.map((site) => [site.host, site]));
   }
 

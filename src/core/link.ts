@@ -1,149 +1,267 @@
-import type { RequestFacts, SessionPort } from './contract.ts';
-import { coreCookie, cookieNames } from './cookies.ts';
+import type { Context } from './context.ts';
+import type { FoundSession, RequestFacts, SessionPort } from './contract.ts';
+import { cookieNames } from './cookies.ts';
+import { storeFailure } from './errors.ts';
 import type { Mechanism } from './events.ts';
-import { withHolder } from './note.ts';
-import type { Config } from './options.ts';
-import { randomId } from './random.ts';
-import type { SharedSession } from './shared-session.ts';
+import { linkCookie, linkCookieDue, linkState, newLinkKey, openLinkCookie, type LinkCookie } from './link-cookie.ts';
+import { parseRecord, serializeRecord, type LinkRecord } from './link-record.ts';
+import { holder, readNote, withHolder, writeNote, type Note } from './note.ts';
 import type { Site } from './sites.ts';
-import { Purpose } from './token.ts';
 
 /**
- * The link: how every site follows one browser's session without a redirect after the
- * first. The hub gives each browser a random id (`bid`) once; each site keeps it in its
- * own sealed first-party cookie together with `seen`, the session id this site last
- * agreed with the link. The shared store maps `bid` to the browser's current session.
+ * The link: how every site follows one browser's session, and why a copy of a site's
+ * cookies never follows it.
  *
- * On a page load a site compares its session, `seen` and the link record:
- * - its session changed since it last agreed (a login or a first cart here): it writes
- *   the link, so every other site follows on its next page load;
- * - the link moved on (a login elsewhere) or its own session ended (a logout anywhere
- *   destroys the one shared record): it adopts the linked session, if that still exists.
- * A site never throws away a session of its own that it has not agreed on, unless
- * `alwaysReplace`: the original package's rule for an empty session, kept.
+ * A browser's life is a series of **epochs**. Each has a random **link key**; a session
+ * belongs to at most one epoch, its key written in the session's note. Every change of
+ * the browser's session on a site (a login, a logout, a first cart, a session that
+ * replaced another) ends the epoch: that site writes, under the old key, "moved: ask me"
+ * (a {@link LinkRecord}), starts a new epoch with a new key, and keeps the new key in its
+ * own link cookie. Another site that reads "moved" learns nothing it can use: it must
+ * *ask* the site named there, with a hop, and that site answers from its own cookies in
+ * this browser. A copy of the cookies taken before the change asks with the copy's
+ * cookies, and the answer is the copy's own state, never the new session.
+ *
+ * The steady state costs nothing: a site whose session is in an epoch, names it in its
+ * note, and is not marked moved, does nothing at all. Every change either destroys that
+ * record (logout, `regenerate()` at login) or marks it moved (a change on a site that did
+ * not hold it), so the session middleware's own read of the record is the only check.
+ *
+ * This module decides what a page load does; hop.ts carries out the hops it asks for.
  */
-export interface LinkState {
-  /** The browser's id, 32 random bytes. */
-  readonly bid: string;
-  /** The session id this site last agreed with the link ('' for none). */
-  readonly seen: string;
-  /**
-   * The linked session this site declined to adopt, to keep `seen`, its own older session
-   * (see {@link syncLink}); undefined when it declined nothing. While the link still names
-   * it and this site's session is still `seen`, both stay as they are.
-   */
-  readonly declined?: string | undefined;
-  /** When this site last wrote its link cookie, ms since the epoch; undefined for a new state or an older cookie. */
-  readonly writtenAt?: number | undefined;
-}
 
-interface LinkRecord {
-  readonly sid: string;
-  /** The origin of the site that wrote it. */
-  readonly site: string;
-}
-
-const BID = /^[A-Za-z0-9_-]{43}$/;
-
-/** A new browser id, minted by the hub. */
-export function newLink(): LinkState {
-  return { bid: randomId(32), seen: '' };
-}
-
-/** This site's link cookie, opened; undefined when absent or not ours (a stale secret, a forgery). */
-export function openLinkCookie(config: Config, value: string | undefined): LinkState | undefined {
-  if (value === undefined) return undefined;
-  const opened = config.sealer.open(Purpose.link, value);
-  if (!opened.ok) return undefined;
-  const { b, s, d, t } = opened.payload;
-  if (typeof b !== 'string' || !BID.test(b) || typeof s !== 'string') return undefined;
-  return { bid: b, seen: s, declined: typeof d === 'string' ? d : undefined, writtenAt: typeof t === 'number' ? t * 1000 : undefined };
+/** What a page load needs: cookies to send, and maybe a hop to ask another site. */
+export interface Sync {
+  readonly cookies: readonly string[];
+  readonly hop?: { readonly why: HopReason; readonly target: Site | undefined } | undefined;
 }
 
 /**
- * True when this site's link cookie must be written: it would say something else, or it
- * is past half its lifetime (a visitor who comes back keeps the link for good, not
- * `linkMaxAgeSeconds` after its last change).
+ * Why a site asks another: `discover` when it does not know the browser (it asks the sites
+ * in chain order, the hub first); `confirm` when the browser's epoch moved on, or has a
+ * session this site does not hold (it asks the site the record names).
  */
-export function linkChanged(config: Config, known: LinkState | undefined, next: LinkState, now = Date.now()): boolean {
-  return known === undefined || known.bid !== next.bid || known.seen !== next.seen || known.declined !== next.declined || isAging(config, known, now);
+export type HopReason = 'discover' | 'confirm';
+
+/** How long a return's mark may wait for the page it returns to (a browser closed meanwhile, say). */
+const HOP_SETTLE_MS = 600_000;
+
+/** True when this site's session is in an epoch, held here and not superseded: nothing to do. */
+export function isSteady(session: SessionPort, here: Site): boolean {
+  if (session.isEmpty()) return false;
+  const note = readNote(session.readNote());
+  return note.key !== undefined && !note.moved && holder(note, here.noteId) === 'held';
 }
 
-function isAging(config: Config, link: LinkState, now: number): boolean {
-  return link.writtenAt === undefined || now - link.writtenAt > config.linkMaxAgeMs / 2;
-}
-
-/** The Set-Cookie value that stores `link` on `site`. */
-export function linkCookie(config: Config, site: Site, link: LinkState): string {
-  // `t`, in seconds, tells when to write the cookie again (see linkChanged).
-  const payload = { b: link.bid, s: link.seen, t: Math.floor(Date.now() / 1000), ...(link.declined === undefined ? {} : { d: link.declined }) };
-  return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, payload), config.linkMaxAgeMs / 1000);
-}
-
-function parseRecord(value: string | undefined): LinkRecord | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const record = JSON.parse(value) as Partial<LinkRecord>;
-    return typeof record.sid === 'string' && typeof record.site === 'string' ? { sid: record.sid, site: record.site } : undefined;
-  } catch {
-    return undefined;
-  }
+/** The current session's id, or '' when it is empty or absent. */
+function currentId(session: SessionPort): string {
+  return session.isEmpty() ? '' : (session.id ?? '');
 }
 
 /**
- * Bring this site's session and the browser's link into agreement (see {@link LinkState}).
- * Resolves the new state; the caller stores it when `seen` changed. `firstSync` is true
- * right after this site learned the browser id, when its own session predates the link.
+ * One page load of a site that is not in the steady state: compare this site's session,
+ * its link cookie and the link record, and either settle here (a change, a logout, a
+ * join) or ask for a hop. `cookies` are the request's.
  */
-export async function syncLink<Raw>(
-  core: SharedSession<Raw>,
+export async function syncPageLoad<Raw>(
+  ctx: Context<Raw>,
   facts: RequestFacts<Raw>,
   here: Site,
   session: SessionPort,
-  link: LinkState,
-  firstSync: boolean,
-  mechanism: Extract<Mechanism, 'hop' | 'link'>,
-): Promise<LinkState> {
-  const { config } = core;
-  const store = core.sharing(session);
-  const current = session.isEmpty() ? '' : (session.id ?? '');
-  const record = parseRecord(await store.readLink(link.bid));
-  const linked = record?.sid ?? '';
-  const agreed = (seen: string): LinkState => ({ bid: link.bid, seen });
-  const write = async (sid: string): Promise<LinkState> => {
-    await store.writeLink(link.bid, JSON.stringify({ sid, site: here.origin }), config.linkMaxAgeMs);
-    return agreed(sid);
+  cookies: Readonly<Record<string, string | undefined>>,
+): Promise<Sync> {
+  const { config } = ctx;
+  const links = new Links(ctx, here, session);
+  const id = currentId(session);
+  const note = readNote(session.readNote());
+  const known = openLinkCookie(config, cookies[cookieNames(here).link]);
+  const out: string[] = [];
+  const keep = (state: LinkCookie): Sync => {
+    // A return's mark is for the page it returns to only: whatever this page decides, it goes.
+    const next = state.hopped ? { ...state, hopped: false } : state;
+    if (linkCookieDue(config, known, next)) out.push(linkCookie(config, here, next));
+    return { cookies: out };
+  };
+  const ask = (why: HopReason, origin?: string): Sync => {
+    // One hop per navigation: the page a hop returns to is served as it is (once; the
+    // flag goes with this page), so that no answer can send a browser round in circles.
+    if (known?.hopped && Date.now() - known.writtenAt < HOP_SETTLE_MS) return keep(known);
+    const named = origin === undefined ? undefined : config.sites.forOrigin(origin);
+    return { cookies: out, hop: { why, target: named && named !== here ? named : undefined } };
   };
 
-  if (current === linked) {
-    // The record lives as long as the cookies: renewed with them, past half its lifetime.
-    if (current !== '' && isAging(config, link, Date.now())) return write(current);
-    return agreed(current);
+  if (id !== '' && note.key !== undefined) {
+    if (!note.moved) {
+      // A linked session this site holds by its cookie, not yet in the note: join it.
+      session.writeNote(writeNote(withHolder(note, here.noteId, 'held')));
+      return keep(linkState(note.key, id));
+    }
+    // Marked: a change on another site superseded this session.
+    const record = await links.read(note.key);
+    if (record?.kind === 'moved' && record.site !== here.origin) return ask('confirm', record.site);
+    if (record?.kind === 'current' && record.sid === id) {
+      // Not moved after all (the mark raced a change that was taken back): clear it.
+      session.writeNote(writeNote(withHolder({ ...note, moved: false }, here.noteId, 'held')));
+      return keep(linkState(note.key, id));
+    }
+    // Moved by this site, but not in this browser (a copy of its cookies made the change):
+    // this session goes on in a new epoch of its own.
+    return keep(linkState(await links.startEpoch(id, note), id));
   }
-  // This site kept its own session apart from this linked one before: nothing changed since.
-  if (link.declined !== undefined && linked === link.declined && current === link.seen) return link;
-  // This site's session is new to the link: a login or a first cart here.
-  const localChange = current !== '' && current !== link.seen;
-  if (localChange && !firstSync) return write(current);
-  const target = linked === '' ? undefined : await core.find(session, linked);
-  const live = target && !target.isEmpty() ? target : undefined;
-  if (localChange) {
-    // Right after the first hop this site's session may simply predate the link: then a
-    // live linked session is another session of the visitor's, kept apart unless
-    // alwaysReplace, as the original does for non-empty sessions. The cookie remembers the
-    // declined session, so the next page load does not adopt it after all; a later login
-    // or logout anywhere moves the link on, and this site follows that as usual.
-    if (!live) return write(current);
-    if (!config.alwaysReplace) return { bid: link.bid, seen: current, declined: linked };
+
+  if (!known) return ask('discover');
+  const record = await links.read(known.key);
+
+  if (record?.kind === 'moved') {
+    if (record.site !== here.origin) return ask('confirm', record.site);
+    // This site ended that epoch, yet this browser still names it: another browser, holding
+    // a copy of these cookies, made that change. Fork: this browser goes on alone.
+    if (id !== '') return keep(linkState(await links.startEpoch(id, note), id));
+    return keep(linkState(newLinkKey(), ''));
   }
-  if (live) {
-    const previousWasEmpty = current === '';
-    live.adopt('first-party');
-    session.writeNote(withHolder(session.readNote(), here, 'first-party'));
-    core.emit('sessionReplaced', { request: facts.raw, mechanism, source: record?.site ?? config.hub.origin, destination: here.origin, previousWasEmpty });
-    return agreed(live.id);
+  const epochSid = record?.kind === 'current' ? record.sid : '';
+
+  if (id !== '') {
+    // Kept apart: this site's own session, older than the link; follow the epoch only when it moves.
+    if (known.apart && known.sid === id) return keep(known);
+    // A session new to the link: a login, a first cart, a session that replaced another.
+    const key = await links.startEpoch(id, note);
+    await links.end(known.key);
+    if (epochSid !== '' && epochSid !== id) await links.supersede(epochSid);
+    return keep(linkState(key, id));
   }
-  // The linked session is gone (a logout somewhere) or empty.
-  if (current !== '') return write(current);
-  return linked === '' ? agreed('') : write('');
+
+  // No session here.
+  const held = known.apart ? '' : known.sid;
+  if (held !== '' && (epochSid === held || epochSid === '')) {
+    // The session this site held in this epoch is gone from here. Still alive: this
+    // site lost its cookie, ask for it back. Gone: a logout here (or its expiry).
+    if (epochSid !== '' && (await links.isLive(epochSid))) return ask('confirm', record?.kind === 'current' ? record.site : undefined);
+    await links.end(known.key);
+    return keep(linkState(newLinkKey(), ''));
+  }
+  if (epochSid !== '' && epochSid !== held && !known.asked) return ask('confirm', record?.kind === 'current' ? record.site : undefined);
+  return keep(known);
+}
+
+/**
+ * Take what a browser-bound confirmation says (a hop answer, or a push voucher): the
+ * epoch `key` and the session `sid` this browser holds at the site that answered. Adopts
+ * that session when this site's own allows (see below), and resolves this site's new link
+ * state. Never adopts from anything but such a confirmation.
+ *
+ * - `discover` (this site did not know the browser): a non-empty session of its own is kept
+ *   apart unless `alwaysReplace`, as the original package does;
+ * - `confirm` (the epoch moved on, or has a session this site lacks): the epoch wins; a
+ *   session created here meanwhile (a stale tab that wrote after a logout elsewhere) is left.
+ */
+export async function applyConfirmation<Raw>(
+  ctx: Context<Raw>,
+  facts: RequestFacts<Raw>,
+  here: Site,
+  session: SessionPort,
+  confirmation: { readonly why: HopReason; readonly key: string | undefined; readonly sid: string; readonly source: Site; readonly mechanism: Extract<Mechanism, 'hop' | 'push'> },
+): Promise<LinkCookie | undefined> {
+  const links = new Links(ctx, here, session);
+  const id = currentId(session);
+  const note = readNote(session.readNote());
+  const found = confirmation.sid === '' ? undefined : await ctx.find(session, confirmation.sid);
+  const target = found && !found.isEmpty() ? found : undefined;
+  if (target) {
+    const targetNote = readNote(target.readNote());
+    const key = targetNote.key ?? confirmation.key;
+    if (id === target.id) {
+      session.writeNote(writeNote(withHolder(note, here.noteId, 'held')));
+      return key === undefined ? undefined : linkState(key, id);
+    }
+    // A session of this site's own is kept where the original package keeps it: when this
+    // site did not know the browser, and against a push; never once a change elsewhere
+    // superseded it, and never with alwaysReplace.
+    const superseded = note.key !== undefined && note.moved;
+    const ownKept = id !== '' && !superseded && !ctx.config.alwaysReplace && (confirmation.why === 'discover' || confirmation.mechanism === 'push');
+    if (ownKept) return confirmation.key === undefined ? undefined : linkState(confirmation.key, id, { apart: true });
+    // The session this site leaves was superseded by the one it adopts: nobody follows it any more.
+    const leaving = superseded ? id : undefined;
+    adopt(ctx, facts, here, session, target, targetNote, confirmation.source, confirmation.mechanism, id === '');
+    if (leaving !== undefined) await ctx.destroy(session, leaving);
+    return key === undefined ? undefined : linkState(key, target.id);
+  }
+  if (confirmation.key === undefined) return undefined;
+  // Nothing to adopt. A superseded session of this site that the answer does not replace
+  // (its "mover" was a copy of these cookies) stays, in the answer's epoch.
+  if (id !== '' && note.key !== undefined && note.moved) return linkState(await links.startEpoch(id, note, confirmation.key), id);
+  return linkState(confirmation.key, '', { asked: true });
+}
+
+function adopt<Raw>(
+  ctx: Context<Raw>,
+  facts: RequestFacts<Raw>,
+  here: Site,
+  session: SessionPort,
+  target: FoundSession,
+  targetNote: Note,
+  source: Site,
+  mechanism: Extract<Mechanism, 'hop' | 'push'>,
+  previousWasEmpty: boolean,
+): void {
+  target.adopt();
+  session.writeNote(writeNote(withHolder(targetNote, here.noteId, 'held')));
+  ctx.replaced({ mechanism, source: source.origin, destination: here.origin, previousWasEmpty }, facts);
+}
+
+/** The store side of the link, for one request. */
+class Links<Raw> {
+  readonly #ctx: Context<Raw>;
+  readonly #here: Site;
+  readonly #session: SessionPort;
+
+  constructor(ctx: Context<Raw>, here: Site, session: SessionPort) {
+    this.#ctx = ctx;
+    this.#here = here;
+    this.#session = session;
+  }
+
+  async read(key: string): Promise<LinkRecord | undefined> {
+    return parseRecord(await this.#ctx.sharing(this.#session).readLink(key));
+  }
+
+  /**
+   * A new epoch whose session is the current one (`sid`): its record, and its key in the
+   * session's note with this site as holder. `key` reuses a given epoch key (re-keying).
+   */
+  async startEpoch(sid: string, note: Note, key = newLinkKey()): Promise<string> {
+    await this.#write(key, { kind: 'current', sid, site: this.#here.origin });
+    this.#session.writeNote(writeNote(withHolder({ ...note, key, moved: false }, this.#here.noteId, 'held')));
+    return key;
+  }
+
+  /** End the epoch `key` at this site: whoever still names it asks this site. */
+  end(key: string): Promise<void> {
+    return this.#write(key, { kind: 'moved', site: this.#here.origin });
+  }
+
+  /**
+   * Mark `sid`, the session of the epoch this site's change ended, as moved: the sites that
+   * hold it in their steady state read only that record, so the mark is what tells them.
+   */
+  async supersede(sid: string): Promise<void> {
+    const found = await this.#ctx.find(this.#session, sid);
+    if (!found || found.isEmpty()) return;
+    const note = readNote(found.readNote());
+    if (note.moved) return;
+    try {
+      await found.writeNote(writeNote({ ...note, moved: true }));
+    } catch (error) {
+      throw storeFailure(error);
+    }
+  }
+
+  async isLive(sid: string): Promise<boolean> {
+    const found = await this.#ctx.find(this.#session, sid);
+    return found !== undefined && !found.isEmpty();
+  }
+
+  #write(key: string, record: LinkRecord): Promise<void> {
+    return this.#ctx.sharing(this.#session).writeLink(key, serializeRecord(record), this.#ctx.config.linkMaxAgeMs);
+  }
 }

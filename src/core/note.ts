@@ -1,65 +1,88 @@
 import { createHash } from 'node:crypto';
-import type { Site } from './sites.ts';
 
 /**
- * How a site came to hold a session: `first-party` (its own, or adopted on a top-level
- * visit), `cross-site` (set by the script push, still `SameSite=None`), `pushed` (set by
- * the push, since repaired to the site's own cookie settings).
- */
-export type HoldMode = 'first-party' | 'cross-site' | 'pushed';
-
-/**
- * What the core keeps inside a shared session record: which sites hold the session and
- * how their cookie got there. It lets the loader mint nothing once every site holds the
- * session, lets a site replace a cross-site cookie (`SameSite=None`, forced by the script
- * push) with its own settings on the next top-level visit, and spares a pushed session a hop.
+ * What the core keeps inside a shared session record, under {@link NOTE_KEY}: the link key
+ * of the session (the browser epoch it belongs to, see link.ts), whether a change
+ * elsewhere superseded it, and which sites hold it.
  *
- * Stored as one short string, `1` then 7 characters per site: the site's note id (6
- * characters derived from its origin, so every app names a site alike whatever the order
- * of its `sites`) and a mode letter. express-session parses and hashes the whole record
- * twice per request: an object of full origins cost more than all the rest of the
- * middleware, measured in instructions per request.
+ * The note is what makes the steady state free: a site whose loaded session carries a key
+ * and names this site as a holder has nothing to check, because every change of the
+ * browser's session either destroys this record (logout, `regenerate()` at login) or marks
+ * it `moved` here. It also lets the loader mint nothing once every site holds the session.
+ *
+ * Stored as one short string, because express-session parses and hashes the whole record
+ * twice per request (an object of full origins cost more instructions than the rest of the
+ * middleware):
+ *
+ *   `2` key? `!`? `:` then 7 characters per site: a 6-character site id and a mode letter
+ *
+ * The key is 22 base64url characters (16 random bytes) or absent; `!` marks the session as
+ * moved. Site ids are derived from the origin (SHA-256), so every app names a site alike
+ * whatever the order of its `sites`.
  */
 export const NOTE_KEY = '__sharedSession';
 
-const FORMAT = '1';
+/** How a site stands towards the session: `held` (its cookie names it), or `pushed` (the loader sent it a token; not held yet). */
+export type HoldMode = 'held' | 'pushed';
+
+/** A note, parsed. */
+export interface Note {
+  /** The link key of the session's epoch; undefined for a session no site has linked yet. */
+  readonly key: string | undefined;
+  /** True when a change elsewhere superseded this session without destroying it. */
+  readonly moved: boolean;
+  /** Site id and mode letter pairs, as stored. */
+  readonly entries: string;
+}
+
+const FORMAT = '2';
 const ENTRY = 7;
-const CODE: Readonly<Record<HoldMode, string>> = { 'first-party': 'f', 'cross-site': 'x', pushed: 'p' };
-const MODE: Readonly<Record<string, HoldMode>> = { f: 'first-party', x: 'cross-site', p: 'pushed' };
+const KEY = /^[A-Za-z0-9_-]{22}$/;
+const CODE: Readonly<Record<HoldMode, string>> = { held: 'f', pushed: 'p' };
+const MODE: Readonly<Record<string, HoldMode>> = { f: 'held', p: 'pushed' };
+
+export const EMPTY_NOTE: Note = { key: undefined, moved: false, entries: '' };
 
 /** The 6-character id a note names `origin` by. */
 export function noteIdOf(origin: string): string {
   return createHash('sha256').update(origin).digest('base64url').slice(0, 6);
 }
 
-function entries(note: unknown): string {
-  return typeof note === 'string' && note.startsWith(FORMAT) && (note.length - 1) % ENTRY === 0 ? note : FORMAT;
+/** Parse a stored note; anything unexpected under the key counts as no note. */
+export function readNote(value: unknown): Note {
+  if (typeof value !== 'string' || !value.startsWith(FORMAT)) return EMPTY_NOTE;
+  const colon = value.indexOf(':');
+  if (colon === -1 || (value.length - colon - 1) % ENTRY !== 0) return EMPTY_NOTE;
+  let head = value.slice(1, colon);
+  const moved = head.endsWith('!');
+  if (moved) head = head.slice(0, -1);
+  if (head !== '' && !KEY.test(head)) return EMPTY_NOTE;
+  return { key: head === '' ? undefined : head, moved, entries: value.slice(colon + 1) };
 }
 
-/** How `site` holds the session, by the note (anything unexpected in the shared record counts as nothing). */
-export function holder(note: unknown, site: Site): HoldMode | undefined {
-  const text = entries(note);
-  for (let at = 1; at < text.length; at += ENTRY) {
-    if (text.startsWith(site.noteId, at)) return MODE[text[at + 6] as string];
+/** The stored form of a note. */
+export function writeNote(note: Note): string {
+  return `${FORMAT}${note.key ?? ''}${note.moved ? '!' : ''}:${note.entries}`;
+}
+
+/** How the site with `noteId` stands towards the session, by the note. */
+export function holder(note: Note, noteId: string): HoldMode | undefined {
+  const text = note.entries;
+  for (let at = 0; at < text.length; at += ENTRY) {
+    if (text.startsWith(noteId, at)) return MODE[text[at + 6] as string];
   }
   return undefined;
 }
 
-/** The note with `site` recorded as holding the session via `mode`. */
-export function withHolder(note: unknown, site: Site, mode: HoldMode): string {
-  const text = entries(note);
-  let out = FORMAT;
-  for (let at = 1; at < text.length; at += ENTRY) if (!text.startsWith(site.noteId, at)) out += text.slice(at, at + ENTRY);
-  return `${out}${site.noteId}${CODE[mode]}`;
+/** The note with the site `noteId` recorded as `mode`. */
+export function withHolder(note: Note, noteId: string, mode: HoldMode): Note {
+  const text = note.entries;
+  let out = '';
+  for (let at = 0; at < text.length; at += ENTRY) if (!text.startsWith(noteId, at)) out += text.slice(at, at + ENTRY);
+  return { ...note, entries: `${out}${noteId}${CODE[mode]}` };
 }
 
-/** True when every one of `sites` holds the session: the steady state, in which a loader mints nothing. */
-export function heldByAll(note: unknown, sites: readonly Site[]): boolean {
-  return typeof note === 'string' && note.length >= 1 + ENTRY * sites.length && sites.every((site) => holder(note, site) !== undefined);
-}
-
-/** True when the site got this session from the script push (and so needs no hop for it). */
-export function arrivedByPush(note: unknown, site: Site): boolean {
-  const mode = holder(note, site);
-  return mode === 'cross-site' || mode === 'pushed';
+/** True when every one of the sites is recorded (held or pushed): a loader then mints nothing. */
+export function recordedAll(note: Note, noteIds: readonly string[]): boolean {
+  return note.entries.length >= ENTRY * noteIds.length && noteIds.every((id) => holder(note, id) !== undefined);
 }

@@ -1,19 +1,123 @@
-import { checkClaims, claimTtl } from './claims.ts';
+import type { Context } from './context.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
-import { holder, withHolder } from './note.ts';
-import { REJECT_STATUS, type RejectReason } from './reasons.ts';
+import { cookieNames, voucherCookie } from './cookies.ts';
+import { applyConfirmation } from './link.ts';
+import { linkCookie } from './link-cookie.ts';
+import { scriptTag } from './loader.ts';
+import { VOUCHER_LIFETIME_MS, claimTtl, openPush, openVoucher, sealPush, sealVoucher } from './messages.ts';
+import { acceptsThirdPartyCookies, isCrossSiteScriptLoad } from './navigation.ts';
+import { holder, readNote, recordedAll, withHolder, writeNote } from './note.ts';
+import type { Config } from './options.ts';
+import { randomId } from './random.ts';
+import type { RejectReason } from './reasons.ts';
 import { scriptReply } from './reply.ts';
-import type { SharedSession } from './shared-session.ts';
 import type { Site } from './sites.ts';
 import { Purpose } from './token.ts';
 
-/** Payload of a push token: the session id travelling from `src` to `dst`. */
-export interface PushPayload {
-  readonly sid: string;
-  readonly src: string;
-  readonly dst: string;
-  readonly iat: number;
-  readonly jti: string;
+/**
+ * The script-tag push: where third-party cookies are allowed, a page of site A loads
+ * `<script src="https://B/{base}/{token}.js">`, and B's answer leaves a **voucher** in
+ * this browser: a sealed, short-lived `SameSite=None` cookie naming A's session. B's next
+ * top-level page load takes the voucher as a browser-bound confirmation, exactly as it
+ * would take a hop's answer, and needs no hop. The endpoint never touches B's session:
+ * a cross-site request does not carry B's own `SameSite=Lax` session cookie, so B could
+ * not tell whether it would overwrite a session of its own.
+ */
+
+// Safari classifies a site as a tracker once it is loaded as a subresource under more than
+// three other top-level sites (ITP), and then deletes its data after 30 days without a visit.
+const MAX_PUSH_SOURCES = 3;
+
+/**
+ * The sites a page of `here` pushes to: all others with up to four sites; beyond that the
+ * three that follow `here` in the order of `sites`, so that every site is loaded under at
+ * most three others. (Every app must list the sites in one order for this to hold.)
+ */
+export function pushTargets(config: Config, here: Site): readonly Site[] {
+  const all = config.sites.all;
+  if (all.length - 1 <= MAX_PUSH_SOURCES) return all.filter((site) => site !== here);
+  return Array.from({ length: MAX_PUSH_SOURCES }, (_, step) => all[(here.index + step + 1) % all.length] as Site);
+}
+
+/**
+ * The HTML of the push for this page: one `<script async>` per target that does not hold
+ * the session yet, each with a fresh single-use token; those targets are recorded as
+ * pushed, so later pages mint nothing for them. Empty when there is nothing to push, the
+ * session is not linked yet, or the browser cannot keep a third-party cookie.
+ */
+export async function mintLoader<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw>, here: Site, session: SessionPort, nonce: string | undefined): Promise<string> {
+  const { config } = ctx;
+  const note = readNote(session.readNote());
+  // The steady state, first: every site holds the session or was sent it; nothing to mint.
+  if (recordedAll(note, config.sites.noteIds)) return '';
+  // With the hop on, only a session in an epoch is pushed: its receiver joins that epoch.
+  if (config.hop && note.key === undefined) return '';
+  if (!acceptsThirdPartyCookies(facts)) return '';
+  const targets = pushTargets(config, here).filter((site) => holder(note, site.noteId) === undefined);
+  if (targets.length === 0) return '';
+  const sid = await session.persist();
+  const now = Date.now();
+  let html = '';
+  let next = holder(note, here.noteId) === undefined ? withHolder(note, here.noteId, 'held') : note;
+  for (const site of targets) {
+    html += scriptTag(site, config.basePath, sealPush(config, here, site, sid, randomId(), now), nonce);
+    next = withHolder(next, site.noteId, 'pushed');
+  }
+  session.writeNote(writeNote(next));
+  return html;
+}
+
+/**
+ * `GET {basePath}/{token}.js` on the receiving site. Checks, in order: that a cross-site
+ * `<script>` asks (Fetch Metadata), the token (size, encoding, version, authentication),
+ * its destination, source and age, the loading page (Referer), and single use; then sets
+ * the voucher. Refusals set nothing.
+ */
+export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw>, here: Site, session: SessionPort, token: string): Promise<Reply> {
+  const { config } = ctx;
+  const refuse = (reason: RejectReason): Reply => {
+    ctx.rejected(facts, 'push', reason, here);
+    return scriptReply({ refused: reason });
+  };
+  if (!isCrossSiteScriptLoad(facts)) return refuse('NOT_A_SCRIPT_LOAD');
+  const opened = openPush(config, token, here);
+  if (!opened.ok) return refuse(opened.reason);
+  const push = opened.message;
+  // The token is a bearer credential inside a page of its source site. A page elsewhere
+  // that embeds a token minted for the attacker's own session would log the victim in as
+  // the attacker (login CSRF); browsers send the loading page's origin, which pages cannot
+  // forge (the loader asks for `referrerpolicy="origin"`).
+  if (refererOrigin(facts.header('referer')) !== push.source.origin) return refuse('REFERER_MISMATCH');
+  if (!(await ctx.sharing(session).claimOnce(`push:${push.jti}`, claimTtl(config, Purpose.push)))) return refuse('TOKEN_REPLAYED');
+  ctx.noteKeyIndex(opened.keyIndex);
+  return scriptReply({ accepted: voucherCookie(here, sealVoucher(config, here, push.source, push.sid), VOUCHER_LIFETIME_MS / 1000) });
+}
+
+/**
+ * On a page load: take the voucher the push left, if any, as a confirmation. Resolves the
+ * cookies to send (the voucher is always deleted, used or not) and whether it settled the
+ * page (a session was adopted or kept).
+ */
+export async function takeVoucher<Raw>(
+  ctx: Context<Raw>,
+  facts: RequestFacts<Raw>,
+  here: Site,
+  session: SessionPort,
+  cookies: Readonly<Record<string, string | undefined>>,
+): Promise<{ readonly cookies: readonly string[]; readonly settled: boolean }> {
+  const value = cookies[cookieNames(here).voucher];
+  if (value === undefined) return { cookies: [], settled: false };
+  const spent = [voucherCookie(here, '', 0)];
+  const opened = openVoucher(ctx.config, value, here);
+  if (!opened.ok) {
+    ctx.rejected(facts, 'push', opened.reason, here);
+    return { cookies: spent, settled: false };
+  }
+  const { source, sid } = opened.message;
+  const before = session.isEmpty() ? '' : session.id;
+  const link = await applyConfirmation(ctx, facts, here, session, { why: 'confirm', key: undefined, sid, source, mechanism: 'push' });
+  const adopted = !session.isEmpty() && session.id === sid && before !== sid;
+  return { cookies: link ? [...spent, linkCookie(ctx.config, here, link)] : spent, settled: adopted };
 }
 
 function refererOrigin(value: string | undefined): string | undefined {
@@ -23,53 +127,4 @@ function refererOrigin(value: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * `GET {basePath}/{token}.js` on the receiving site. Checks, in order: size, encoding,
- * version, decryption, destination, source, age, the loading page (Referer), single use,
- * and that the session is in the store; then adopts it when this site's session is empty
- * (or `alwaysReplace`). Refusals never touch the session or set a cookie.
- */
-export async function receivePush<Raw>(
-  core: SharedSession<Raw>,
-  facts: RequestFacts<Raw>,
-  here: Site,
-  session: SessionPort,
-  token: string,
-): Promise<Reply> {
-  const refuse = (reason: RejectReason): Reply => {
-    core.rejected(facts, 'push', reason, here);
-    return scriptReply(REJECT_STATUS[reason], reason);
-  };
-  const { config } = core;
-  const opened = config.sealer.open(Purpose.push, token);
-  if (!opened.ok) return refuse(opened.reason);
-  const now = Date.now();
-  const claims = checkClaims(config, opened.payload, here, now);
-  if (!claims.ok) return refuse(claims.reason);
-  const sid = opened.payload.sid;
-  if (typeof sid !== 'string' || sid === '') return refuse('TOKEN_VERSION');
-  // The token is a bearer credential inside a page of its source site. A page elsewhere that
-  // embeds a token minted for the attacker's own session would log the victim in as the
-  // attacker (login CSRF); browsers send the loading page's origin, which pages cannot forge.
-  if (refererOrigin(facts.header('referer')) !== claims.source.origin) return refuse('REFERER_MISMATCH');
-  const jti = opened.payload.jti as string;
-  if (!(await core.claimOnce(session, `push:${jti}`, claimTtl(config)))) return refuse('TOKEN_REPLAYED');
-  core.noteKeyIndex(opened.keyIndex);
-  if (session.id === sid) {
-    // The cookie arrived on a cross-site request, so this site holds it as SameSite=None:
-    // record that, so the loaders stop pushing here and the next visit repairs the cookie.
-    const note = session.readNote();
-    if (holder(note, here) === undefined) session.writeNote(withHolder(note, here, 'cross-site'));
-    return scriptReply(200, 'ALREADY_SHARED');
-  }
-  const found = await core.find(session, sid);
-  if (!found) return refuse('SESSION_NOT_FOUND');
-  const previousWasEmpty = session.isEmpty();
-  if (!previousWasEmpty && !config.alwaysReplace) return scriptReply(200, 'KEPT_CURRENT');
-  found.adopt('cross-site');
-  session.writeNote(withHolder(session.readNote(), here, 'cross-site'));
-  core.emit('sessionReplaced', { request: facts.raw, mechanism: 'push', source: claims.source.origin, destination: here.origin, previousWasEmpty });
-  return scriptReply(200, 'ADOPTED');
 }

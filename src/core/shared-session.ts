@@ -1,23 +1,20 @@
 import { EventEmitter } from 'node:events';
-import type { Handled, Reply, RequestFacts, SessionPort } from './contract.ts';
-import { cookieNames, requestCookies } from './cookies.ts';
-import { SharedSessionError } from './errors.ts';
+import type { Context } from './context.ts';
+import { PRIVATE_RESPONSE_HEADERS, type Handled, type Reply, type RequestFacts, type SessionPort } from './contract.ts';
+import { requestCookies } from './cookies.ts';
+import { isStoreFailure, storeFailure } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
-import { answerHop, finishHop, refusal, startHop } from './hop.ts';
-import { HubHealth } from './hub-health.ts';
-import { linkChanged, linkCookie, newLink, openLinkCookie, syncLink } from './link.ts';
-import { scriptTag } from './loader.ts';
-import { isTopLevelNavigation } from './navigation.ts';
-import { heldByAll, holder, withHolder } from './note.ts';
+import { answerQuery, finishHop, refusal, startHop } from './hop.ts';
+import { isSteady, syncPageLoad } from './link.ts';
+import { isTopLevelNavigation, mayBeNavigation } from './navigation.ts';
 import { resolveOptions, type Config, type SharedSessionOptions } from './options.ts';
-import { receivePush, type PushPayload } from './push.ts';
-import { withSkipMarker } from './return-path.ts';
+import { mintLoader, receivePush, takeVoucher } from './push.ts';
 import { REJECT_STATUS, type RejectReason } from './reasons.ts';
-import { randomId } from './random.ts';
 import { scriptReply, textReply } from './reply.ts';
+import { withSkipMarker } from './return-path.ts';
 import { memorySharingStore, type SharingStore } from './sharing-store.ts';
+import { SiteHealth } from './site-health.ts';
 import type { Site } from './sites.ts';
-import { Purpose } from './token.ts';
 
 /** Options of {@link SharedSession.loader}. */
 export interface LoaderOptions {
@@ -34,9 +31,9 @@ const HEALTHY: Reply = { status: 204, headers: { 'cache-control': 'no-store' }, 
 const OLD_KEY_WARNING_INTERVAL_MS = 60_000;
 
 /**
- * The framework-free core: validated options, the token sealer, the mechanisms, and the
- * events. Adapters create one per app and call {@link handle} and {@link loader} with the
- * request facts and session port of each request.
+ * The framework-free core: validated options, the mechanisms, and the events. Adapters
+ * create one per app and call {@link handle} and {@link loader} with the request facts and
+ * session port of each request. The mechanisms get a narrow context, never this object.
  *
  * @example
  * ```ts
@@ -46,36 +43,58 @@ const OLD_KEY_WARNING_INTERVAL_MS = 60_000;
  */
 export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEvents<Raw>> {
   readonly config: Config;
+  readonly #context: Context<Raw>;
   #memoryStore: SharingStore | undefined;
   #oldKeyWarnedAt = -Infinity;
   #warnedOnce = new Set<WarningCode>();
-  readonly #hubHealth: HubHealth;
 
   /** @param extraOptionKeys option names an adapter adds on top of the core's, so they are not refused as unknown. */
   constructor(options: SharedSessionOptions, extraOptionKeys?: ReadonlySet<string>) {
     super();
-    this.config = resolveOptions(options, extraOptionKeys);
-    this.#hubHealth = new HubHealth(this.config.hubProbe, this.config.hubTimeoutMs, (up) =>
+    const config = resolveOptions(options, extraOptionKeys);
+    this.config = config;
+    const health = new SiteHealth(config, (site, up) =>
       up
-        ? this.warn('HUB_REACHABLE', `the hub ${this.config.hub.origin} answers again; hops resume`)
-        : this.warn('HUB_UNREACHABLE', `the hub ${this.config.hub.origin} did not answer its check; pages load without a hop until it does`),
+        ? this.warn('HUB_REACHABLE', `${site.origin} answers again; hops to it resume`)
+        : this.warn('HUB_UNREACHABLE', `${site.origin} did not answer its check; pages load without a hop to it until it does`),
     );
+    this.#context = {
+      config,
+      health,
+      sharing: (session) => this.#sharing(session),
+      find: async (session, id) => {
+        try {
+          return await session.find(id);
+        } catch (error) {
+          throw storeFailure(error);
+        }
+      },
+      destroy: async (session, id) => {
+        try {
+          await session.destroy(id);
+        } catch (error) {
+          throw storeFailure(error);
+        }
+      },
+      replaced: (event, facts) => this.emit('sessionReplaced', { request: facts.raw, ...event }),
+      rejected: (facts, mechanism, reason, site, status) => this.rejected(facts, mechanism, reason, site, status),
+      noteKeyIndex: (keyIndex) => this.#noteKeyIndex(keyIndex),
+    };
   }
 
   /**
    * Handle one request: answer the library's routes under `basePath`; on an ordinary page
-   * load, keep this site's session in step with the browser's link, or start a hop. The
+   * load, keep this site's session in step with the browser's epoch, or start a hop. The
    * adapter sends a `reply` as is, or passes the request on to the app with `cookies`.
    */
   async handle(facts: RequestFacts<Raw>, session: SessionPort | undefined): Promise<Handled> {
     const route = this.#route(facts.path);
     if (route === undefined) return this.#pageLoad(facts, session);
-    if (facts.method !== 'GET' && facts.method !== 'HEAD') return PASS;
-    if (route === 'health') return { kind: 'reply', reply: HEALTHY };
+    if (route === 'health') return facts.method === 'GET' || facts.method === 'HEAD' ? { kind: 'reply', reply: HEALTHY } : PASS;
     const mechanism = route === 'push' ? 'push' : 'hop';
     const refuse = (reason: RejectReason, site: Site | undefined): Handled => {
       this.rejected(facts, mechanism, reason, site);
-      if (mechanism === 'push') return { kind: 'reply', reply: scriptReply(REJECT_STATUS[reason], reason) };
+      if (mechanism === 'push') return { kind: 'reply', reply: scriptReply({ refused: reason }) };
       // A hop step on a configured site continues to its home page; a Host that is not one
       // of the sites gets no page that sends the visitor anywhere.
       return { kind: 'reply', reply: site ? refusal(reason, withSkipMarker('/')) : textReply(reason) };
@@ -83,12 +102,16 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) return refuse(lookup.reason, undefined);
     const here = lookup.site;
+    // Only GET runs a step: a HEAD (a link checker, a proxy) must never use up a single-use token.
+    if (facts.method !== 'GET') return refuse('METHOD_NOT_ALLOWED', here);
+    if (route !== 'push' && !mayBeNavigation(facts)) return refuse('NOT_A_NAVIGATION', here);
     if (!session) return refuse('STORE_UNAVAILABLE', here);
+    const ctx = this.#context;
     try {
-      if (route === 'push') return { kind: 'reply', reply: await receivePush(this, facts, here, session, facts.path.slice(this.config.basePath.length + 1, -3)) };
+      if (route === 'push') return { kind: 'reply', reply: await receivePush(ctx, facts, here, session, facts.path.slice(this.config.basePath.length + 1, -3)) };
       const cookies = requestCookies(facts);
       const search = new URLSearchParams(facts.search);
-      const reply = route === 'hop' ? await answerHop(this, facts, here, session, cookies, search) : await finishHop(this, facts, here, session, cookies, search);
+      const reply = route === 'hop' ? await answerQuery(ctx, facts, here, session, cookies, search) : await finishHop(ctx, facts, here, session, cookies, search);
       return { kind: 'reply', reply };
     } catch (error) {
       if (!isStoreFailure(error)) throw error;
@@ -116,9 +139,9 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
   }
 
   /**
-   * An ordinary request. On a top-level page load of a configured site: repair a cookie
-   * the push set cross-site; with the hop on, start a hop for a browser this site does not
-   * know yet, or follow the browser's link. A failing store never breaks the page.
+   * An ordinary request. On a top-level page load of a configured site that is not in the
+   * steady state: take a push's voucher, then follow the browser's epoch (link.ts), which
+   * may ask for a hop. A failing store never breaks the page.
    */
   async #pageLoad(facts: RequestFacts<Raw>, session: SessionPort | undefined): Promise<Handled> {
     const { config } = this;
@@ -126,73 +149,49 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) return PASS;
     const here = lookup.site;
-    this.#repairCrossSiteCookie(here, session);
-    if (!config.hop) return PASS;
+    // The steady state: a linked session this site holds. Nothing to read, nothing to send.
+    if (config.hop && isSteady(session, here)) return PASS;
+    const ctx = this.#context;
     const cookies = requestCookies(facts);
-    const known = openLinkCookie(config, cookies[cookieNames(here).link]);
+    const sent: string[] = [];
     try {
-      if (!known && here !== config.hub) {
-        const reply = await startHop(this, facts, here, session, cookies, new URLSearchParams(facts.search));
-        return reply ? { kind: 'reply', reply } : PASS;
+      const voucher = await takeVoucher(ctx, facts, here, session, cookies);
+      sent.push(...voucher.cookies);
+      if (voucher.settled || !config.hop) return passWith(sent);
+      const sync = await syncPageLoad(ctx, facts, here, session, cookies);
+      sent.push(...sync.cookies);
+      if (sync.hop) {
+        const reply = await startHop(ctx, facts, here, cookies, sync.hop.why, sync.hop.target);
+        if (reply) return { kind: 'reply', reply: { ...reply, cookies: [...sent, ...reply.cookies] } };
       }
-      // The hub knows every browser it has seen; a new one gets its id once it has a session to link.
-      if (!known && session.isEmpty()) return PASS;
-      const link = known ?? newLink();
-      const synced = await syncLink(this, facts, here, session, link, known === undefined, 'link');
-      return linkChanged(config, known, synced) ? { kind: 'pass', cookies: [linkCookie(config, here, synced)] } : PASS;
+      return passWith(sent);
     } catch (error) {
       if (!isStoreFailure(error)) throw error;
-      this.warn('STORE_ERROR', 'the session store failed while following the link; the page loads without it', error.cause);
-      return PASS;
+      this.warn('STORE_ERROR', 'the session store failed while following the browser’s session; the page loads without it', error.cause);
+      return passWith(sent);
     }
   }
 
   /**
-   * The HTML of the script-tag push for this page: one `<script async>` per other site,
-   * each with a fresh single-use token. Empty when the session is empty or the Host is not
-   * a configured site. A brand-new session is saved first so the other sites can find it.
-   * A failing store yields an empty loader and a `warning` event, never a broken page.
+   * The HTML of the script-tag push for this page: one `<script async>` per other site
+   * that does not hold the session yet, each with a fresh single-use token. Empty when the
+   * session is empty, the Host is not a configured site, or the browser blocks third-party
+   * cookies. A brand-new session is saved first so the other sites can find it. A failing
+   * store yields an empty loader and a `warning` event, never a broken page.
    */
   async loader(facts: RequestFacts<Raw>, session: SessionPort | undefined, options: LoaderOptions = {}): Promise<string> {
     if (!this.config.push || !session || session.isEmpty()) return '';
-    // The steady state, first: every site holds the session, nothing to mint, nothing to ask.
-    if (heldByAll(session.readNote(), this.config.sites.all)) return '';
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) {
       this.rejected(facts, 'loader', lookup.reason, undefined);
       return '';
     }
-    const here = lookup.site;
-    // Sites that already hold the session need no token: in the steady state a page mints nothing.
-    const note = session.readNote();
-    if (holder(note, here) === undefined) session.writeNote(withHolder(note, here, 'first-party'));
-    const targets = this.config.sites.all.filter((site) => site !== here && holder(note, site) === undefined);
-    if (targets.length === 0) return '';
-    let sid: string;
     try {
-      sid = await session.persist();
+      return await mintLoader(this.#context, facts, lookup.site, session, options.nonce);
     } catch (error) {
       this.warn('STORE_ERROR', 'the session store failed while saving a new session for the loader', error);
       return '';
     }
-    const iat = Date.now();
-    let html = '';
-    for (const site of targets) {
-      const payload: PushPayload = { sid, src: here.origin, dst: site.origin, iat, jti: randomId() };
-      html += scriptTag(site, this.config.basePath, this.config.sealer.seal(Purpose.push, payload), options.nonce);
-    }
-    return html;
-  }
-
-  /**
-   * A site that received the session through the script push holds it in a
-   * `SameSite=None` cookie, which cross-site requests carry. On the first top-level visit
-   * the note changes, so the session middleware re-sends the cookie with this site's own
-   * settings (for cookies with a lifetime; see the README).
-   */
-  #repairCrossSiteCookie(here: Site, session: SessionPort): void {
-    const note = session.readNote();
-    if (note !== undefined && holder(note, here) === 'cross-site') session.writeNote(withHolder(note, here, 'pushed'));
   }
 
   /** The configured site a request is addressed to, or why there is none. */
@@ -202,50 +201,9 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     return site ? { site } : { reason: 'UNKNOWN_HOST' };
   }
 
-  /** The sharing store for this request (see the `sharingStore` option); its failures become STORE_UNAVAILABLE. */
-  sharing(session: SessionPort): SharingStore {
-    const store = this.config.sharingStore ?? session.sharingStore ?? this.#memory();
-    const guard = async <T>(work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (error) {
-        throw storeFailure(error);
-      }
-    };
-    return {
-      claimOnce: (key, ttlMs) => guard(() => store.claimOnce(key, ttlMs)),
-      readLink: (browserId) => guard(() => store.readLink(browserId)),
-      writeLink: (browserId, value, ttlMs) => guard(() => store.writeLink(browserId, value, ttlMs)),
-    };
-  }
-
-  /** Record a token id as used; false when it was used before. Store failures become STORE_UNAVAILABLE. */
-  claimOnce(session: SessionPort, key: string, ttlMs: number): Promise<boolean> {
-    return this.sharing(session).claimOnce(key, ttlMs);
-  }
-
-  /** Whether the hub answers (checked at most every few seconds, waiting at most `hubTimeoutMs`). */
-  hubIsUp(): Promise<boolean> {
-    return this.#hubHealth.isUp();
-  }
-
-  /** A visitor's hop did not come back: check the hub again before the next one. */
-  doubtHub(): void {
-    this.#hubHealth.doubt();
-  }
-
-  /** Look a session up through the port; store failures become STORE_UNAVAILABLE. */
-  async find(session: SessionPort, id: string): ReturnType<SessionPort['find']> {
-    try {
-      return await session.find(id);
-    } catch (error) {
-      throw storeFailure(error);
-    }
-  }
-
   /** Emit `rejected` for a refusal. */
-  rejected(facts: RequestFacts<Raw>, mechanism: Mechanism, reason: RejectReason, site: Site | undefined): void {
-    this.emit('rejected', { request: facts.raw, mechanism, reason, status: REJECT_STATUS[reason], site: site?.origin });
+  rejected(facts: RequestFacts<Raw>, mechanism: Mechanism, reason: RejectReason, site: Site | undefined, status = REJECT_STATUS[reason]): void {
+    this.emit('rejected', { request: facts.raw, mechanism, reason, status, site: site?.origin });
   }
 
   /** Emit `warning`. */
@@ -260,8 +218,25 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     this.warn(code, message);
   }
 
+  /** The sharing store for this request (see the `sharingStore` option); its failures become STORE_UNAVAILABLE. */
+  #sharing(session: SessionPort): SharingStore {
+    const store = this.config.sharingStore ?? session.sharingStore ?? this.#memory();
+    const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        throw storeFailure(error);
+      }
+    };
+    return {
+      claimOnce: (key, ttlMs) => guard(() => store.claimOnce(key, ttlMs)),
+      readLink: (key) => guard(() => store.readLink(key)),
+      writeLink: (key, value, ttlMs) => guard(() => store.writeLink(key, value, ttlMs)),
+    };
+  }
+
   /** Tell operators, at most once a minute, that tokens sealed under an older secret still arrive. */
-  noteKeyIndex(keyIndex: number): void {
+  #noteKeyIndex(keyIndex: number): void {
     if (keyIndex === 0) return;
     const now = Date.now();
     if (now - this.#oldKeyWarnedAt < OLD_KEY_WARNING_INTERVAL_MS) return;
@@ -274,20 +249,15 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       this.#memoryStore = memorySharingStore();
       this.warnOnce(
         'MEMORY_SHARING_STORE',
-        'the session store does not implement claimOnce(); single-use token ids are kept in this process only. ' +
+        'the session store does not implement claimOnce(); single-use token ids and link records are kept in this process only. ' +
           'Use a store of shared-session or pass `sharingStore` when a site runs several processes.',
       );
     }
     return this.#memoryStore;
   }
-
 }
 
-function storeFailure(cause: unknown): SharedSessionError {
-  return new SharedSessionError('ERR_SHARED_SESSION_STORE_UNAVAILABLE', 'shared-session: the session store failed', { cause });
+/** Pass the request on with the core's cookies; a response that sets them must never be cached for another visitor. */
+function passWith(cookies: readonly string[]): Handled {
+  return cookies.length === 0 ? PASS : { kind: 'pass', cookies, headers: PRIVATE_RESPONSE_HEADERS };
 }
-
-function isStoreFailure(error: unknown): error is SharedSessionError {
-  return error instanceof SharedSessionError && error.code === 'ERR_SHARED_SESSION_STORE_UNAVAILABLE';
-}
-

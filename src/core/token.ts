@@ -13,18 +13,20 @@ import type { RejectReason } from './reasons.ts';
  */
 export const TOKEN_VERSION = 1;
 
-/** What a sealed value is for. Part of the authenticated header. */
+/** What a sealed value is for. Part of the authenticated header: a value sealed for one purpose is never read as another. */
 export const Purpose = {
   /** The script-tag push: carries a session id to one destination site. */
   push: 1,
-  /** The hop: a destination asks the hub who this browser is. */
-  hopRequest: 2,
-  /** The hop: the hub's single-use answer to one destination and one browser. */
-  hopAnswer: 3,
-  /** The per-site link cookie: this browser's shared identity and the last session seen. */
+  /** The hop: a site asks another who this browser is there (a query, forwarded along the chain). */
+  query: 2,
+  /** The hop: the single-use answer to one asking site and one browser. */
+  answer: 3,
+  /** The per-site link cookie: the browser epoch this site last agreed on. */
   link: 4,
   /** The per-site hop state cookie. */
   state: 5,
+  /** The push's voucher cookie: a session id this browser accepted through a script load. */
+  voucher: 6,
 } as const;
 export type Purpose = (typeof Purpose)[keyof typeof Purpose];
 

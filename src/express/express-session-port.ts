@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { Cookie, Session, SessionData, Store } from 'express-session';
-import type { AdoptMode, FoundSession, SessionPort } from '../core/contract.ts';
+import type { FoundSession, SessionPort } from '../core/contract.ts';
 import { NOTE_KEY } from '../core/note.ts';
 import { isSharingStore, type SharingStore } from '../core/sharing-store.ts';
 
@@ -162,13 +162,27 @@ export class ExpressSessionPort implements SessionPort {
   }
 
   async find(id: string): Promise<FoundSession | undefined> {
-    const data = await call<SessionData | null>((done) => this.#store.get(id, done));
+    const store = this.#store;
+    const data = await call<SessionData | null>((done) => store.get(id, done));
     if (!data || typeof data !== 'object') return undefined;
+    const record = data as unknown as Record<string, unknown>;
     return {
       id,
       isEmpty: () => isEmptySession(data as Session & SessionData),
-      adopt: (mode) => this.#adopt(id, data, mode),
+      readNote: () => record[NOTE_KEY],
+      writeNote: async (note) => {
+        // The record as loaded, with only the note replaced: the stores of this package
+        // merge it into a record another request changed meanwhile (they know what `get`
+        // returned), and drop it when the session was destroyed.
+        record[NOTE_KEY] = note;
+        await call<void>((done) => store.set(id, data, done));
+      },
+      adopt: () => this.#adopt(id, data),
     };
+  }
+
+  async destroy(id: string): Promise<void> {
+    await call<void>((done) => this.#store.destroy(id, done));
   }
 
   readNote(): unknown {
@@ -194,26 +208,13 @@ export class ExpressSessionPort implements SessionPort {
     return unsaved.has(session) || (session !== undefined && session === this.#unknownSession);
   }
 
-  #adopt(id: string, data: SessionData, mode: AdoptMode): void {
+  #adopt(id: string, data: SessionData): void {
     const req = this.#req;
     // A session express-session generated in this request already holds a fresh copy of
     // this site's cookie: reuse it rather than generate another (a session id and all).
     const cookie = unsaved.has(req.session) ? req.session.cookie : siteCookie(this.#store, req);
     req.sessionID = id;
     this.#store.createSession(req, data);
-    if (mode === 'cross-site') {
-      // A cookie set from a cross-site <script> response is stored only with SameSite=None;
-      // Secure, and never partitioned (a partitioned cookie is invisible on a direct visit).
-      cookie.sameSite = 'none';
-      cookie.secure = true;
-      // `partitioned` is newer than @types/express-session's Cookie.
-      (cookie as Cookie & { partitioned?: boolean }).partitioned = false;
-      // express-session sends a Secure cookie only when it believes the request is https.
-      // The core accepts plain http only for *.localhost, which browsers treat as a secure
-      // context, and for https sites behind a proxy the app did not trust: in both the
-      // browser does store the cookie.
-      if (!req.secure) Object.defineProperty(req, 'secure', { value: true, configurable: true });
-    }
     req.session.cookie = cookie;
     this.changed = true;
   }

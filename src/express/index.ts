@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Reply, RequestFacts } from '../core/contract.ts';
+import { PRIVATE_RESPONSE_HEADERS, type Reply, type RequestFacts } from '../core/contract.ts';
 import type { SharedSessionEvents } from '../core/events.ts';
 import type { LoaderOptions } from '../core/shared-session.ts';
 import { SharedSession } from '../core/shared-session.ts';
@@ -112,6 +112,47 @@ function send(res: Response, reply: Reply): void {
   res.end(reply.body);
 }
 
+const KEPT_HEADERS = Symbol('shared-session kept headers');
+
+interface KeepingResponse extends Response {
+  [KEPT_HEADERS]?: Record<string, string>;
+}
+
+/**
+ * Set `headers` on the response now and again just before it starts, so that the app
+ * cannot loosen them by accident: a response that carries a loader (bearer tokens) or
+ * sets one of the core's cookies must never be cached for another visitor, whatever
+ * `Cache-Control` a route sets. `Vary` is added to, never replaced.
+ */
+function keepHeaders(res: Response, headers: Readonly<Record<string, string>>): void {
+  const keeping = res as KeepingResponse;
+  if (keeping[KEPT_HEADERS]) {
+    Object.assign(keeping[KEPT_HEADERS], headers);
+  } else {
+    keeping[KEPT_HEADERS] = { ...headers };
+    // Kept to be called later with this response as `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const writeHead = res.writeHead;
+    res.writeHead = function writeHeadKeeping(this: KeepingResponse, ...args: unknown[]) {
+      applyKept(this);
+      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+    } as Response['writeHead'];
+  }
+  applyKept(keeping);
+}
+
+function applyKept(res: KeepingResponse): void {
+  for (const [name, value] of Object.entries(res[KEPT_HEADERS] ?? {})) {
+    if (name === 'vary') {
+      const current = res.getHeader('vary');
+      const list = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((item) => item.trim()).filter(Boolean);
+      if (!list.some((item) => item.toLowerCase() === value.toLowerCase() || item === '*')) res.setHeader('vary', [...list, value].join(', '));
+    } else {
+      res.setHeader(name, value);
+    }
+  }
+}
+
 function defaultNonce(_req: Request, res: Response): string | undefined {
   const nonce: unknown = res.locals.cspNonce;
   return typeof nonce === 'string' ? nonce : undefined;
@@ -165,6 +206,7 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
       return;
     }
     if (handled.cookies.length > 0) res.append('Set-Cookie', [...handled.cookies]);
+    if (handled.headers) keepHeaders(res, handled.headers);
     passOn(res, next);
   }
 
@@ -184,6 +226,7 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
     core
       .loader(factsOf(req), ExpressSessionPort.of(req), { nonce: nonceOf(req, this) })
       .then((html) => {
+        if (html !== '') keepHeaders(this, PRIVATE_RESPONSE_HEADERS);
         this.locals.sharedSessionLoader = html;
         // Express throws from res.render itself (no view engine, a missing engine): caught below.
         render.apply(this, args);
@@ -214,9 +257,10 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
     (core.on as (event: string, listener: unknown) => unknown).call(core, event, listener);
     return this;
   };
-  middleware.loader = (req, res, loaderOptions) => {
-    const facts = factsOf(req);
-    return core.loader(facts, ExpressSessionPort.of(req), { nonce: nonceOf(req, res), ...loaderOptions });
+  middleware.loader = async (req, res, loaderOptions) => {
+    const html = await core.loader(factsOf(req), ExpressSessionPort.of(req), { nonce: nonceOf(req, res), ...loaderOptions });
+    if (html !== '') keepHeaders(res, PRIVATE_RESPONSE_HEADERS);
+    return html;
   };
   return middleware;
 }

@@ -1,44 +1,44 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { arrivedByPush, holder, noteIdOf, withHolder } from '../../src/core/note.ts';
+import { EMPTY_NOTE, holder, noteIdOf, readNote, recordedAll, withHolder, writeNote, type Note } from '../../src/core/note.ts';
 import { resolveOptions } from '../../src/core/options.ts';
+import { SHARED_SECRET } from '../helpers/sites.ts';
 
-const { sites } = resolveOptions({
-  sites: ['https://a.example', 'https://b.example', 'https://c.example'],
-  secret: 'note-secret-0123456789abcdefghijklmnopqrstuvwxyz',
-});
-const [a, b, c] = sites.all as [(typeof sites.all)[0], (typeof sites.all)[0], (typeof sites.all)[0]];
+const { sites } = resolveOptions({ sites: ['https://a.example', 'https://b.example', 'https://c.example'], secret: SHARED_SECRET });
+const [a, b, c] = sites.noteIds as [string, string, string];
+const KEY = 'K'.repeat(22);
 
-describe('the note of which sites hold a session', () => {
+describe('the note inside a shared session record', () => {
   it('records and reads each site’s mode, replacing an earlier one', () => {
-    let note: unknown = undefined;
+    let note = EMPTY_NOTE;
     assert.equal(holder(note, a), undefined);
-    note = withHolder(note, a, 'first-party');
-    note = withHolder(note, b, 'cross-site');
-    assert.deepEqual([holder(note, a), holder(note, b), holder(note, c)], ['first-party', 'cross-site', undefined]);
+    note = withHolder(note, a, 'held');
     note = withHolder(note, b, 'pushed');
-    assert.equal(holder(note, b), 'pushed');
-    assert.equal(arrivedByPush(note, b), true);
-    assert.equal(arrivedByPush(note, a), false);
+    assert.deepEqual([holder(note, a), holder(note, b), holder(note, c)], ['held', 'pushed', undefined]);
+    note = withHolder(note, b, 'held');
+    assert.equal(holder(note, b), 'held');
+    assert.equal(recordedAll(note, [a, b]), true);
+    assert.equal(recordedAll(note, [a, b, c]), false);
   });
 
-  it('stays small: 1 + 7 characters per site', () => {
-    const note = [a, b, c].reduce<unknown>((n, site) => withHolder(n, site, 'first-party'), undefined);
-    assert.equal(typeof note, 'string');
-    assert.equal((note as string).length, 22);
+  it('round-trips the link key and the moved mark, and stays small', () => {
+    const note = [a, b, c].reduce<Note>((n, id) => withHolder(n, id, 'held'), { ...EMPTY_NOTE, key: KEY });
+    const text = writeNote({ ...note, moved: true });
+    assert.equal(text, `2${KEY}!:${a}f${b}f${c}f`);
+    assert.equal(text.length, 1 + 22 + 1 + 1 + 21);
+    assert.deepEqual(readNote(text), { key: KEY, moved: true, entries: `${a}f${b}f${c}f` });
+    assert.deepEqual(readNote(writeNote(EMPTY_NOTE)), EMPTY_NOTE);
   });
 
   it('names a site by its origin, whatever the order of `sites` in another app', () => {
-    const other = resolveOptions({ sites: ['https://c.example', 'https://a.example'], secret: 'note-secret-0123456789abcdefghijklmnopqrstuvwxyz' }).sites;
-    const note = withHolder(undefined, a, 'cross-site');
-    assert.equal(holder(note, other.forOrigin('https://a.example')!), 'cross-site');
-    assert.equal(noteIdOf('https://a.example'), a.noteId);
+    const other = resolveOptions({ sites: ['https://c.example', 'https://a.example'], secret: SHARED_SECRET }).sites;
+    assert.equal(other.forOrigin('https://a.example')?.noteId, a);
+    assert.equal(noteIdOf('https://a.example'), a);
   });
 
-  it('reads anything unexpected in the shared record as an empty note', () => {
-    for (const value of [42, 'garbage', '2AbCdEff', { v: 1, held: {} }, null, `1${a.noteId}`]) {
-      assert.equal(holder(value, a), undefined, JSON.stringify(value));
-      assert.equal(holder(withHolder(value, b, 'first-party'), b), 'first-party');
+  it('reads anything unexpected in the shared record as no note', () => {
+    for (const value of [42, 'garbage', `1${a}f`, `2short:${a}f`, `2${KEY}:${a}`, { v: 1 }, null, undefined]) {
+      assert.deepEqual(readNote(value), EMPTY_NOTE, JSON.stringify(value));
     }
   });
 });

@@ -23,9 +23,9 @@ describe('sealed tokens', () => {
   });
 
   it('starts with the version and purpose bytes', () => {
-    const raw = Buffer.from(sealer.seal(Purpose.hopAnswer, payload), 'base64url');
+    const raw = Buffer.from(sealer.seal(Purpose.answer, payload), 'base64url');
     assert.equal(raw[0], TOKEN_VERSION);
-    assert.equal(raw[1], Purpose.hopAnswer);
+    assert.equal(raw[1], Purpose.answer);
   });
 
   it('never seals the same payload to the same text (random IV)', () => {
@@ -55,7 +55,7 @@ describe('sealed tokens', () => {
   });
 
   it('refuses a token sealed for another purpose', () => {
-    const token = sealer.seal(Purpose.hopRequest, payload);
+    const token = sealer.seal(Purpose.query, payload);
     assert.deepEqual(sealer.open(Purpose.push, token), { ok: false, reason: 'TOKEN_VERSION' });
   });
 

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context } from './context.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
 import { coreCookie, cookieNames } from './cookies.ts';
-import { applyConfirmation, isSteady, type HopReason } from './link.ts';
+import { applyConfirmation, changeHere, isSteady, type HopReason } from './link.ts';
 import { linkCookie, linkState, newLinkKey, openLinkCookie } from './link-cookie.ts';
 import { parseRecord } from './link-record.ts';
 import { escapeAttribute } from './loader.ts';
@@ -172,12 +172,26 @@ async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPo
     const next = config.sites.forOrigin(record.site);
     if (next && next !== here) return { kind: 'forward', site: next };
     // Ended here, but not in this browser: a copy of these cookies made that change (see link.ts).
-    const fork = linkState(newLinkKey(), '');
-    return { kind: 'answer', key: fork.key, sid: '', cookies: [linkCookie(config, here, fork)] };
+    return ownState(ctx, here, session, undefined);
   }
-  // No session of this epoch here to give: the key alone, and the asking site learns the
+  // A session of this site's own that the link has not seen yet is a change here (as on a page load).
+  if (id !== '' && note.key === undefined && !(known.apart && known.sid === id)) {
+    return ownState(ctx, here, session, { key: known.key, sid: record?.kind === 'current' ? record.sid : '' });
+  }
+  // No session of this epoch here to give: the key alone; the asking site learns the
   // epoch's session from whoever holds it when it moves.
   return { kind: 'answer', key: known.key, sid: '', cookies: [] };
+}
+
+/**
+ * A new epoch of this site's own, for a browser this site is the first to know (the last
+ * of a chain), or forked from a copy's change: the current session, if there is one, is
+ * its session, and this site keeps the key.
+ */
+async function ownState<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, previous: { readonly key: string; readonly sid: string } | undefined): Promise<Extract<Knowledge, { kind: 'answer' }>> {
+  const id = session.isEmpty() ? '' : (session.id ?? '');
+  const key = id === '' ? newLinkKey() : await changeHere(ctx, here, session, previous);
+  return { kind: 'answer', key, sid: id, cookies: [linkCookie(ctx.config, here, linkState(key, id))] };
 }
 
 /**
@@ -215,9 +229,10 @@ export async function answerQuery<Raw>(
     const known = openLinkCookie(config, cookies[cookieNames(here).link]);
     if (known) return answer(config, here, query, known.key, '', []);
   }
-  // Nobody knows this browser: a new one. This site keeps its first key.
-  const first = linkState(newLinkKey(), '');
-  return answer(config, here, query, first.key, '', [linkCookie(config, here, first)]);
+  // Nobody knows this browser: a new one. This site keeps its first key (with its own
+  // session, when it has one: that is then the browser's session).
+  const first = await ownState(ctx, here, session, undefined);
+  return answer(config, here, query, first.key, first.sid, first.cookies);
 }
 
 function answer(config: Config, here: Site, query: QueryMessage, key: string, sid: string, cookies: readonly string[]): Reply {

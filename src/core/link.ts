@@ -125,10 +125,7 @@ export async function syncPageLoad<Raw>(
     // Kept apart: this site's own session, older than the link; follow the epoch only when it moves.
     if (known.apart && known.sid === id) return keep(known);
     // A session new to the link: a login, a first cart, a session that replaced another.
-    const key = await links.startEpoch(id, note);
-    await links.end(known.key);
-    if (epochSid !== '' && epochSid !== id) await links.supersede(epochSid);
-    return keep(linkState(key, id));
+    return keep(linkState(await changeHere(ctx, here, session, { key: known.key, sid: epochSid }), id));
   }
 
   // No session here.
@@ -142,6 +139,23 @@ export async function syncPageLoad<Raw>(
   }
   if (epochSid !== '' && epochSid !== held && !known.asked) return ask('confirm', record?.kind === 'current' ? record.site : undefined);
   return keep(known);
+}
+
+/**
+ * A change of the browser's session on this site: the current session, new to the link
+ * (a login, a first cart, a session that replaced another), starts a new epoch. The epoch
+ * it ends (`previous`, when this site knew one) is marked moved to this site, and that
+ * epoch's session, if it is not the current one, is marked superseded. Resolves the new key.
+ */
+export async function changeHere<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, previous: { readonly key: string; readonly sid: string } | undefined): Promise<string> {
+  const links = new Links(ctx, here, session);
+  const id = currentId(session);
+  const key = await links.startEpoch(id, readNote(session.readNote()));
+  if (previous) {
+    await links.end(previous.key);
+    if (previous.sid !== '' && previous.sid !== id) await links.supersede(previous.sid);
+  }
+  return key;
 }
 
 /**

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, it } from 'node:test';
+import { SqliteStore } from 'shared-session/sqlite';
+import { scriptSources, startExpressSite } from '../helpers/express-site.ts';
+import { Client, NAVIGATION_HEADERS } from '../helpers/http.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startDemoPair, type DemoPair } from '../helpers/sites.ts';
+
+/**
+ * The attacks an outside review made on protocol 1 (issue 8), each replayed as the
+ * attacker would, over HTTP against the demo's two processes: every one of them succeeded
+ * on protocol 1 and must fail now.
+ */
+describe('attacks on the sharing protocol', () => {
+  let pair: DemoPair;
+  let shop: string;
+  let blog: string;
+
+  before(async () => {
+    pair = await startDemoPair();
+    [shop, blog] = [pair.shop.origin, pair.blog.origin];
+  });
+  after(() => pair.stop());
+
+  interface Whoami {
+    user: string | null;
+    sessionId: string | null;
+    cart: string[];
+  }
+  const whoami = async (client: Client, origin: string): Promise<Whoami> => {
+    const { user, sessionId, cart } = JSON.parse((await client.fetch(`${origin}/whoami`)).body) as Whoami;
+    return { user, sessionId, cart };
+  };
+  const login = async (client: Client, origin: string, user: string): Promise<void> => {
+    await client.navigate(`${origin}/`);
+    assert.equal((await client.post(`${origin}/login`, { username: user, password: `${user}-password` })).status, 303);
+    await client.navigate(`${origin}/`);
+  };
+  const logout = async (client: Client, origin: string): Promise<void> => {
+    assert.equal((await client.post(`${origin}/logout`, {})).status, 303);
+    await client.navigate(`${origin}/`);
+  };
+  /** A browser elsewhere holding copies of `origins`' cookies from `from`, as they are now. */
+  const copyOf = (from: Client, origins: readonly string[]): Client => {
+    const thief = new Client();
+    for (const origin of origins) for (const [name, value] of from.cookies(origin)) thief.cookies(origin).set(name, value);
+    return thief;
+  };
+  const rows = (table: string): number => {
+    const db = new DatabaseSync(pair.storePath, { readOnly: true });
+    try {
+      return Number((db.prepare(`SELECT count(*) AS n FROM shared_session_${table}`).get() as { n: number }).n);
+    } finally {
+      db.close();
+    }
+  };
+
+  describe('1. fixation through the link: a copy of a browser’s cookies follows none of its later logins', () => {
+    it('on a shared computer: a copy of blog’s cookies taken while anonymous stays anonymous through the next person’s login, logout and the next login', async () => {
+      const computer = new Client();
+      // Someone browses blog anonymously (the browser becomes known), keeps a copy of blog's cookies, and leaves.
+      await computer.navigate(`${blog}/`);
+      const copy = copyOf(computer, [blog]);
+      // The next person logs in on shop at that computer and uses blog too.
+      await login(computer, shop, 'alice');
+      await computer.navigate(`${blog}/`);
+      assert.equal((await whoami(computer, blog)).user, 'alice');
+      // One page load of blog with the copy, elsewhere: anonymous.
+      await copy.navigate(`${blog}/`);
+      assert.equal((await whoami(copy, blog)).user, null);
+      // After their logout and the next person's login: still nothing.
+      await logout(computer, shop);
+      await login(computer, shop, 'bob');
+      await computer.navigate(`${blog}/`);
+      assert.equal((await whoami(computer, blog)).user, 'bob');
+      await copy.navigate(`${blog}/`);
+      await copy.navigate(`${shop}/`);
+      assert.equal((await whoami(copy, blog)).user, null);
+      assert.equal((await whoami(copy, shop)).user, null);
+      assert.equal((await whoami(computer, blog)).user, 'bob', 'the copy did not disturb the real browser');
+    });
+
+    it('a copy of every site’s cookies taken before a login never gets that login; taken before a logout, nothing after it', async () => {
+      const computer = new Client();
+      await computer.navigate(`${shop}/`);
+      await computer.navigate(`${blog}/`);
+      const beforeLogin = copyOf(computer, [shop, blog]);
+      await login(computer, blog, 'alice');
+      await computer.navigate(`${shop}/`);
+      assert.equal((await whoami(computer, shop)).user, 'alice');
+      for (const origin of [blog, shop, blog]) await beforeLogin.navigate(`${origin}/`);
+      assert.equal((await whoami(beforeLogin, shop)).user, null);
+      assert.equal((await whoami(beforeLogin, blog)).user, null);
+
+      // A copy taken while logged in is that session (as a copy of a session cookie is) until the logout…
+      const beforeLogout = copyOf(computer, [shop, blog]);
+      assert.equal((await whoami(beforeLogout, blog)).user, 'alice');
+      await logout(computer, shop);
+      await login(computer, shop, 'bob');
+      // …and nothing after it.
+      for (const origin of [blog, shop, blog]) await beforeLogout.navigate(`${origin}/`);
+      assert.equal((await whoami(beforeLogout, shop)).user, null);
+      assert.equal((await whoami(beforeLogout, blog)).user, null);
+    });
+  });
+
+  it('2. login CSRF: a token of the attacker’s own session, opened by a link or an image on shop, is refused on blog', async () => {
+    const attacker = new Client();
+    await attacker.navigate(`${shop}/`);
+    assert.equal((await attacker.post(`${shop}/login`, { username: 'bob', password: 'bob-password' })).status, 303);
+    // Shop's own page after the login carries a token of bob's session for blog.
+    const page = (await attacker.navigate(`${shop}/`)).at(-1)!;
+    const src = scriptSources(page.body).find((url) => url.startsWith(blog));
+    assert.ok(src, 'shop’s page pushes to blog');
+    const victim = new Client();
+    // The victim follows the attacker's link (a top-level navigation), or loads his image, from a page of shop (the Referer is shop's).
+    const asLink = { ...NAVIGATION_HEADERS, 'sec-fetch-site': 'cross-site', referer: `${shop}/reviews` };
+    const asImage = { 'sec-fetch-dest': 'image', 'sec-fetch-mode': 'no-cors', 'sec-fetch-site': 'cross-site', referer: `${shop}/reviews`, 'user-agent': NAVIGATION_HEADERS['user-agent']! };
+    for (const headers of [asLink, asImage]) {
+      const response = await victim.fetch(src, { headers });
+      assert.equal(response.status, 403);
+      assert.equal(response.headers['shared-session-reason'], 'NOT_A_SCRIPT_LOAD');
+      assert.equal(response.setCookies.length, 0);
+    }
+    await victim.navigate(`${blog}/`);
+    assert.equal((await whoami(victim, blog)).user, null);
+  });
+
+  describe('3. bounded writes: nothing long-lived from a request a script can repeat for free', () => {
+    it('one link epoch per session: page loads with a cart session but no link cookie write no record after the first', async () => {
+      const script = new Client();
+      assert.equal((await script.post(`${shop}/cart`, { item: 'tea' })).status, 303);
+      const before = rows('links');
+      for (let i = 0; i < 30; i++) {
+        // The script keeps only its session cookie.
+        for (const origin of [shop, blog]) for (const name of [...script.cookies(origin).keys()]) if (name.startsWith('shared-session.')) script.cookies(origin).delete(name);
+        await script.navigate(`${shop}/`);
+      }
+      assert.ok(rows('links') - before <= 2, `${rows('links') - before} link records for 30 page loads (protocol 1: 30)`);
+    });
+
+    it('at most one single-use claim per hop, and no link record for a browser without a session', async () => {
+      const links = rows('links');
+      const claims = rows('claims');
+      for (let i = 0; i < 20; i++) await new Client().navigate(`${blog}/`);
+      assert.equal(rows('links'), links);
+      assert.ok(rows('claims') - claims <= 20, `${rows('claims') - claims} claims for 20 hops (protocol 1: 40)`);
+    });
+
+    it('no tombstone for a session id that was never stored (a cookie-less POST /logout)', async () => {
+      const before = rows('tombstones');
+      for (let i = 0; i < 20; i++) assert.equal((await new Client().post(`${shop}/logout`, {})).status, 303);
+      assert.equal(rows('tombstones'), before);
+    });
+  });
+
+  it('4. an answer the victim’s site refused is used up: whoever reads its URL cannot complete it with their own state', async () => {
+    const victim = new Client();
+    await login(victim, shop, 'alice');
+    // The attacker starts a hop in his own browser…
+    const attacker = new Client();
+    const start = await attacker.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
+    assert.equal(start.status, 303);
+    // …and sends the logged-in victim to the query: shop answers for the victim, bound to the attacker's state.
+    const answered = await victim.fetch(start.headers.location!, { headers: { ...NAVIGATION_HEADERS, 'sec-fetch-site': 'cross-site' } });
+    assert.equal(answered.status, 303);
+    const answerUrl = answered.headers.location!;
+    const refused = await victim.fetch(answerUrl, { headers: NAVIGATION_HEADERS });
+    assert.equal(refused.headers['shared-session-reason'], 'STATE_MISSING');
+    // The URL leaks (a log, a script on the page): the attacker presents it with his state cookie.
+    const stolen = await attacker.fetch(answerUrl, { headers: NAVIGATION_HEADERS });
+    assert.equal(stolen.status, 403);
+    assert.equal(stolen.headers['shared-session-reason'], 'TOKEN_REFUSED');
+    assert.equal(stolen.setCookies.length, 0);
+    await attacker.navigate(`${blog}/`);
+    assert.equal((await whoami(attacker, blog)).user, null);
+  });
+
+  it('5. a stale tab that writes after a new login does not undo it', async () => {
+    const visitor = new Client();
+    await login(visitor, shop, 'alice');
+    await visitor.navigate(`${blog}/`);
+    assert.equal((await whoami(visitor, blog)).user, 'alice');
+    // Tab A logs in again, as bob.
+    await login(visitor, shop, 'bob');
+    // Tab B, still open on blog, posts a form: its cookie names alice's destroyed session, so blog makes a new one.
+    assert.equal((await visitor.post(`${blog}/cart`, { item: 'stale' })).status, 303);
+    await visitor.navigate(`${blog}/`);
+    assert.equal((await whoami(visitor, blog)).user, 'bob');
+    await visitor.navigate(`${shop}/`);
+    assert.equal((await whoami(visitor, shop)).user, 'bob');
+  });
+
+  describe('6. the smaller findings', () => {
+    it('a page that sets the link cookie is never cached for another visitor', async () => {
+      const visitor = new Client();
+      const steps = await visitor.navigate(`${blog}/`);
+      const setting = steps.filter((step) => step.setCookies.some((cookie) => cookie.name.endsWith('shared-session.link')));
+      assert.ok(setting.length > 0);
+      for (const step of setting) assert.match(String(step.headers['cache-control']), /no-store/);
+      // The page after a change here (a new session's epoch) sets it too.
+      assert.equal((await visitor.post(`${blog}/cart`, { item: 'tea' })).status, 303);
+      const page = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
+      assert.ok(page.setCookies.some((cookie) => cookie.name.endsWith('shared-session.link')));
+      assert.equal(page.headers['cache-control'], 'private, no-store');
+      assert.match(String(page.headers.vary), /Cookie/i);
+    });
+  });
+});
+
+describe('attacks on the health check', () => {
+  let dir: string;
+  let probe: Server;
+  let hits = 0;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-session-attacks-'));
+    probe = createServer((_req, res) => {
+      hits++;
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    probe.closeAllConnections();
+    await new Promise((resolve) => probe.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('6. a forged hop state cookie does not make every request check the hub', async () => {
+    const address = probe.address() as { port: number };
+    const store = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+    const origins = [`http://hub.localhost:${await freePort()}`, `http://site.localhost:${await freePort()}`];
+    const site = await startExpressSite({ origin: origins[1]!, sites: origins, store, shared: { hubProbe: `http://127.0.0.1:${address.port}/health` } });
+    try {
+      const before = hits;
+      for (let i = 0; i < 40; i++) {
+        // Alternating: a page load claiming a hop in flight (which doubts the hub), and one that would hop.
+        const forged = i % 2 === 0 ? { cookie: 'shared-session.hop.abcdefgh=forged' } : {};
+        await new Client().fetch(`${origins[1]}/`, { headers: { ...NAVIGATION_HEADERS, ...forged } });
+      }
+      assert.ok(hits - before <= 2, `${hits - before} health checks for 40 page loads (protocol 1: 20)`);
+    } finally {
+      await site.close();
+      store.close();
+    }
+  });
+});

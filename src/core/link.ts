@@ -185,7 +185,9 @@ export async function applyConfirmation<Raw>(
     const targetNote = readNote(target.readNote());
     const key = targetNote.key ?? confirmation.key;
     if (id === target.id) {
-      session.writeNote(writeNote(withHolder(note, here.noteId, 'held')));
+      // The note as the store has it now (the answering site may have just given this
+      // session a new epoch), not as this request loaded it.
+      session.writeNote(writeNote(withHolder(targetNote, here.noteId, 'held')));
       return key === undefined ? undefined : linkState(key, id);
     }
     // A session of this site's own is kept where the original package keeps it: when this

@@ -109,6 +109,33 @@ describe('attacks on the sharing protocol', () => {
     });
   });
 
+  it('1. a copy of a current link cookie cannot log its victim out, nor follow the victim afterwards', async () => {
+    const victim = new Client();
+    await login(victim, shop, 'alice');
+    await victim.navigate(`${blog}/`);
+    // The thief copies blog's link cookie only (not the session cookie) and logs in as himself on blog with it.
+    const thief = new Client();
+    for (const [name, value] of victim.cookies(blog)) if (name.endsWith('shared-session.link')) thief.cookies(blog).set(name, value);
+    await login(thief, blog, 'bob');
+    assert.equal(await (async () => (await whoami(thief, blog)).user)(), 'bob');
+    // The victim stays logged in everywhere, with one session.
+    for (const origin of [shop, blog, shop, blog]) await victim.navigate(`${origin}/`);
+    assert.equal((await whoami(victim, shop)).user, 'alice');
+    assert.equal((await whoami(victim, blog)).user, 'alice');
+    assert.equal((await whoami(victim, shop)).sessionId, (await whoami(victim, blog)).sessionId);
+    // …and keeps sharing: a logout on shop reaches blog, and the thief never sees the victim's next login.
+    await logout(victim, shop);
+    await login(victim, shop, 'alice');
+    await victim.navigate(`${blog}/`);
+    assert.equal((await whoami(victim, blog)).user, 'alice');
+    for (const origin of [blog, shop]) await thief.navigate(`${origin}/`);
+    assert.notEqual((await whoami(thief, shop)).user, 'alice');
+    assert.notEqual((await whoami(thief, blog)).sessionId, (await whoami(victim, blog)).sessionId);
+    // The real browser's pages settle: no hop on every page load.
+    const settled = await victim.navigate(`${blog}/`);
+    assert.equal(settled.length, 1);
+  });
+
   it('2. login CSRF: a token of the attacker’s own session, opened by a link or an image on shop, is refused on blog', async () => {
     const attacker = new Client();
     await attacker.navigate(`${shop}/`);

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session, { type Store } from 'express-session';
+import { STATUS_CODES } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { SharingStore } from 'shared-session';
 import { sharedSession, type SharedSessionMiddleware } from 'shared-session/express';
@@ -41,6 +42,17 @@ export function siteName(origin: string): string {
 function formOf(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+}
+
+/**
+ * The status of an error that Express or body-parser raised for a bad request: http-errors
+ * sets `status` and `statusCode` (400 for a bad percent escape, 413, 415); undefined otherwise.
+ */
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = status ?? statusCode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500 ? value : undefined;
 }
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
@@ -143,6 +155,14 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // A bad request (a malformed percent escape in the path, a body too large, an unknown
+    // charset) is the client's mistake: its own status and a fixed text, never the error's
+    // message (it quotes the request). Nothing is logged: anyone could fill the log for free.
+    const clientStatus = clientErrorStatus(error);
+    if (clientStatus !== undefined) {
+      if (!res.headersSent) res.status(clientStatus).type('text').send(`${STATUS_CODES[clientStatus] ?? 'Bad Request'}\n`);
+      return;
+    }
     // A store that cannot be reached answers 503 (its errors carry `status`), anything else 500.
     const status = (error as { status?: unknown }).status === 503 ? 503 : 500;
     log(`[${name}] ${status === 503 ? 'store unavailable' : 'error'}: ${error instanceof Error ? (status === 503 ? error.message : error.stack) : 'unknown error'}`);

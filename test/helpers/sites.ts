@@ -59,6 +59,40 @@ export function startSite(
   });
 }
 
+/**
+ * The first line `site` printed, from line `from` on, that `match` accepts; waits for it
+ * as the process prints. A test that must show something was *not* logged makes the site
+ * log something else after it, and waits for that line: output arrives in order.
+ */
+export function waitForLine(site: SiteProcess, match: (line: string) => boolean, from = 0): Promise<string> {
+  const found = (): string | undefined => site.output.slice(from).find(match);
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const line = found();
+      if (line === undefined) return;
+      stopWatching();
+      resolve(line);
+    };
+    const exited = (): void => {
+      stopWatching();
+      // The last chunks may arrive with the exit.
+      const line = found();
+      if (line === undefined) reject(new Error(`${site.origin} exited without printing the line awaited:\n${site.output.join('\n')}`));
+      else resolve(line);
+    };
+    const stopWatching = (): void => {
+      site.child.stdout?.off('data', check);
+      site.child.stderr?.off('data', check);
+      site.child.off('close', exited);
+    };
+    site.child.stdout?.on('data', check);
+    site.child.stderr?.on('data', check);
+    site.child.once('close', exited);
+    check();
+    if (site.child.stdout?.closed && site.child.stderr?.closed) exited();
+  });
+}
+
 /** The two demo sites on fresh ports, each in its own process, over one fresh SQLite file. */
 export interface DemoPair {
   shop: SiteProcess;

@@ -10,7 +10,6 @@ declare module 'express-session' {
   interface SessionData {
     user: string;
     cart: string[];
-    flash: string;
   }
 }
 
@@ -101,8 +100,6 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   });
 
   app.get('/', (req, res) => {
-    const flash = req.session.flash;
-    if (flash) delete req.session.flash;
     res.render('home', {
       siteName: name,
       origin: options.origin,
@@ -110,7 +107,9 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
       user: req.session.user,
       sessionId: req.session.user || req.session.cart ? req.sessionID : undefined,
       cart: req.session.cart ?? [],
-      message: flash,
+      // A fixed text chosen by the query, never the query itself (nothing reflected); not
+      // once logged in, which may have happened on another site since.
+      message: !req.session.user && req.query.login === 'failed' ? 'Wrong user name or password.' : undefined,
     });
   });
 
@@ -121,10 +120,9 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   app.post('/login', (req, res, next) => {
     const form = formOf(req);
     const user = checkLogin(form.username, form.password);
-    if (!user) {
-      req.session.flash = 'Wrong user name or password.';
-      return res.redirect(303, '/');
-    }
+    // The message goes in the URL, not the session: a session per failed login would let
+    // anyone write a 7-day row to the store with each post.
+    if (!user) return res.redirect(303, '/?login=failed');
     // A new session id at login (session fixation); the anonymous cart comes along.
     const cart = req.session.cart;
     req.session.regenerate((error) => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,16 @@ export function waitForLine(site: SiteProcess, match: (line: string) => boolean,
     check();
     if (site.child.stdout?.closed && site.child.stderr?.closed) exited();
   });
+}
+
+/** Every row of the demo's session table in the SQLite file at `storePath`: any session write shows up here. */
+export function sessionRows(storePath: string): string {
+  const db = new DatabaseSync(storePath, { readOnly: true });
+  try {
+    return JSON.stringify(db.prepare('SELECT sid, data, expires FROM shared_session_sessions ORDER BY sid').all());
+  } finally {
+    db.close();
+  }
 }
 
 /** The two demo sites on fresh ports, each in its own process, over one fresh SQLite file. */

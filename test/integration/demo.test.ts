@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, type Response } from '../helpers/http.ts';
-import { startDemoPair, waitForLine, type DemoPair } from '../helpers/sites.ts';
+import { sessionRows, startDemoPair, waitForLine, type DemoPair } from '../helpers/sites.ts';
 
 describe('the demo app', () => {
   let pair: DemoPair;
@@ -50,5 +50,52 @@ describe('the demo app', () => {
         assert.deepEqual(logged, [], 'nothing logged');
       });
     }
+  });
+
+  describe('a failed login', () => {
+    const failedLogin = (client: Client): Promise<Response> => client.post(`${shop}/login`, { username: 'alice', password: 'wrong' });
+
+    it('writes no session: the store’s session table is unchanged, and no session cookie is set', async () => {
+      const bot = new Client();
+      const before = sessionRows(pair.storePath);
+      for (let i = 0; i < 3; i++) {
+        const response = await failedLogin(bot);
+        assert.equal(response.status, 303);
+        assert.equal(response.headers.location, '/?login=failed');
+        assert.ok(!response.setCookies.some((cookie) => cookie.name === 'shop.sid'), 'no session cookie');
+      }
+      await bot.navigate(`${shop}/?login=failed`);
+      assert.equal(sessionRows(pair.storePath), before);
+    });
+
+    it('shows the message on the page it leads to, with the login form', async () => {
+      const visitor = new Client();
+      const steps = await visitor.navigate(new URL((await failedLogin(visitor)).headers.location!, shop).href);
+      const page = steps.at(-1)!;
+      assert.equal(page.status, 200);
+      assert.match(page.body, /<p class="message" id="message">Wrong user name or password\.<\/p>/);
+      assert.match(page.body, /<form method="post" action="\/login" id="login-form">/);
+      // Without the query, no message.
+      assert.doesNotMatch((await visitor.navigate(`${shop}/`)).at(-1)!.body, /id="message"/);
+    });
+
+    it('never puts the query into the page', async () => {
+      const page = (await new Client().navigate(`${shop}/?login=%3Cscript%3Ealert(1)%3C%2Fscript%3E`)).at(-1)!;
+      assert.equal(page.status, 200);
+      assert.doesNotMatch(page.body, /id="message"|alert\(1\)/);
+    });
+
+    it('leaves a successful login working: a session, the user, no message', async () => {
+      const visitor = new Client();
+      await failedLogin(visitor);
+      const before = sessionRows(pair.storePath);
+      const login = await visitor.post(`${shop}/login`, { username: 'alice', password: 'alice-password' });
+      assert.equal(login.status, 303);
+      assert.equal(login.headers.location, '/');
+      assert.notEqual(sessionRows(pair.storePath), before, 'the login wrote a session');
+      const page = (await visitor.navigate(`${shop}/?login=failed`)).at(-1)!;
+      assert.match(page.body, /<strong id="user">alice<\/strong>/);
+      assert.doesNotMatch(page.body, /id="message"/, 'no failure message once logged in');
+    });
   });
 });

@@ -104,19 +104,42 @@ export function sessionRows(storePath: string): string {
   }
 }
 
-/** The two demo sites on fresh ports, each in its own process, over one fresh SQLite file. */
-export interface DemoPair {
-  shop: SiteProcess;
-  blog: SiteProcess;
+/**
+ * Demo sites by name (`shop`, `blog`, …), each in its own process, over one SQLite file.
+ * A test that restarts a site puts the new process in its place (`demo.shop = await startSite(…)`).
+ */
+export type DemoSites<Name extends string> = { [N in Name]: SiteProcess } & {
+  /** Every site's origin, in the order of the names given: the first is the hub. */
   readonly sites: readonly string[];
   readonly storePath: string;
+  /** Stops the processes held now (a test may have restarted one) and removes the store. */
   stop(): Promise<void>;
-}
+};
 
-export async function startDemoPair(extraEnv: Record<string, string> = {}): Promise<DemoPair> {
+const SITE_NAME = /^[a-z][a-z0-9-]*$/;
+const TAKEN_NAMES: ReadonlySet<string> = new Set(['sites', 'storePath', 'stop']);
+
+/**
+ * One demo process per name, serving `http://<name>.localhost:<fresh port>`, over one
+ * fresh SQLite file; every site lists all of them, the first being the hub. Resolves once
+ * every site serves; if one fails to start, stops the others and rejects.
+ *
+ * @example
+ * const demo = await startDemoSites(['shop', 'blog', 'news']);
+ * await new Client().navigate(`${demo.news.origin}/`);
+ * await demo.stop();
+ */
+export async function startDemoSites<const Name extends string>(names: readonly Name[], extraEnv: Record<string, string> = {}): Promise<DemoSites<Name>> {
+  for (const name of names) {
+    if (!SITE_NAME.test(name) || TAKEN_NAMES.has(name)) throw new TypeError(`startDemoSites: "${name}" is no site name; use a lowercase host label other than ${[...TAKEN_NAMES].join(', ')}`);
+  }
+  if (names.length === 0 || new Set(names).size !== names.length) throw new TypeError(`startDemoSites: give distinct site names (got ${names.join(', ')})`);
+  // freePort closes its probe before returning, so two calls may name the same port.
+  const ports = new Set<number>();
+  while (ports.size < names.length) ports.add(await freePort());
+  const sites = [...ports].map((port, index) => `http://${names[index] as Name}.localhost:${port}`);
   const dir = mkdtempSync(join(tmpdir(), 'shared-session-'));
   const storePath = join(dir, 'sessions.sqlite');
-  const sites = [`http://shop.localhost:${await freePort()}`, `http://blog.localhost:${await freePort()}`] as const;
   const started = await Promise.allSettled(sites.map((origin) => startSite(origin, sites, storePath, extraEnv)));
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
@@ -124,17 +147,22 @@ export async function startDemoPair(extraEnv: Record<string, string> = {}): Prom
     rmSync(dir, { recursive: true, force: true });
     throw failed.reason;
   }
-  const [shop, blog] = started.map((result) => (result as PromiseFulfilledResult<SiteProcess>).value);
-  const pair: DemoPair = {
-    shop: shop as SiteProcess,
-    blog: blog as SiteProcess,
+  const processes = started.map((result) => (result as PromiseFulfilledResult<SiteProcess>).value);
+  const demo = {
+    ...Object.fromEntries(names.map((name, index) => [name, processes[index]])),
     sites,
     storePath,
-    // Stops whatever processes the pair holds now: a test may have restarted one.
     async stop() {
-      await Promise.all([pair.shop.stop(), pair.blog.stop()]);
+      await Promise.all(names.map((name) => demo[name].stop()));
       rmSync(dir, { recursive: true, force: true });
     },
-  };
-  return pair;
+  } as DemoSites<Name>;
+  return demo;
+}
+
+/** shop (the hub) and blog: the demo as `npm run demo` starts it, on fresh ports. */
+export type DemoPair = DemoSites<'shop' | 'blog'>;
+
+export function startDemoPair(extraEnv: Record<string, string> = {}): Promise<DemoPair> {
+  return startDemoSites(['shop', 'blog'], extraEnv);
 }

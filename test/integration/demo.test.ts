@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, type Response } from '../helpers/http.ts';
-import { sessionRows, startDemoPair, waitForLine, type DemoPair } from '../helpers/sites.ts';
+import { sessionRows, startDemoPair, startDemoSites, waitForLine, type DemoPair, type DemoSites } from '../helpers/sites.ts';
 
 describe('the demo app', () => {
   let pair: DemoPair;
@@ -97,5 +97,46 @@ describe('the demo app', () => {
       assert.match(page.body, /<strong id="user">alice<\/strong>/);
       assert.doesNotMatch(page.body, /id="message"/, 'no failure message once logged in');
     });
+  });
+});
+
+describe('three demo sites over one store', () => {
+  let demo: DemoSites<'shop' | 'blog' | 'news'>;
+
+  before(async () => {
+    demo = await startDemoSites(['shop', 'blog', 'news']);
+  });
+  after(() => demo.stop());
+
+  it('serves each site on its own origin, every page linking to the two others', async () => {
+    assert.deepEqual(
+      demo.sites.map((origin) => new URL(origin).hostname),
+      ['shop.localhost', 'blog.localhost', 'news.localhost'],
+    );
+    for (const name of ['shop', 'blog', 'news'] as const) {
+      const page = (await new Client().navigate(`${demo[name].origin}/`)).at(-1)!;
+      assert.equal(page.status, 200);
+      assert.match(page.body, new RegExp(`<h1 id="site">${name}</h1>`));
+      const links = [...page.body.matchAll(/<a class="other" id="to-(\w+)" href="([^"]+)\/">/g)].map(([, to, href]) => [to, href]);
+      assert.deepEqual(
+        links,
+        demo.sites.filter((origin) => origin !== demo[name].origin).map((origin) => [new URL(origin).hostname.split('.')[0], origin]),
+      );
+    }
+  });
+
+  it('shares a login on the hub with both other sites', async () => {
+    const visitor = new Client();
+    assert.equal((await visitor.post(`${demo.shop.origin}/login`, { username: 'bob', password: 'bob-password' })).status, 303);
+    const whoami = async (origin: string): Promise<[string | null, string | null]> => {
+      const { user, sessionId } = JSON.parse((await visitor.fetch(`${origin}/whoami`)).body) as { user: string | null; sessionId: string | null };
+      return [user, sessionId];
+    };
+    const onShop = await whoami(demo.shop.origin);
+    assert.equal(onShop[0], 'bob');
+    for (const site of [demo.blog, demo.news]) {
+      await visitor.navigate(`${site.origin}/`);
+      assert.deepEqual(await whoami(site.origin), onShop, site.origin);
+    }
   });
 });

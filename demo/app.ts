@@ -56,6 +56,8 @@ function clientErrorStatus(error: unknown): number | undefined {
 
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
 const MAX_CART = 20;
+/** Each site's colour on its page, in the order of `sites`, so tabs side by side tell apart. */
+const ACCENTS = ['#0b6e4f', '#6a1b9a', '#b3541e', '#1565c0', '#ad1457'];
 
 /**
  * One site of the demo: express-session on the shared store, shared-session right after
@@ -63,6 +65,7 @@ const MAX_CART = 20;
  */
 export function createDemoApp(options: DemoSiteOptions): { app: express.Express; shared: SharedSessionMiddleware } {
   const name = siteName(options.origin);
+  const accent = ACCENTS[Math.max(0, options.sites.indexOf(options.origin)) % ACCENTS.length];
   const log = options.log ?? ((line: string) => console.log(line));
   const app = express();
   app.disable('x-powered-by');
@@ -102,6 +105,7 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   app.get('/', (req, res) => {
     res.render('home', {
       siteName: name,
+      accent,
       origin: options.origin,
       otherSites: options.sites.filter((site) => site !== options.origin).map((site) => ({ name: siteName(site), origin: site })),
       user: req.session.user,

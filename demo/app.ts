@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session, { type Store } from 'express-session';
+import { STATUS_CODES } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { SharingStore } from 'shared-session';
 import { sharedSession, type SharedSessionMiddleware } from 'shared-session/express';
@@ -9,7 +10,6 @@ declare module 'express-session' {
   interface SessionData {
     user: string;
     cart: string[];
-    flash: string;
   }
 }
 
@@ -43,8 +43,21 @@ function formOf(req: Request): Record<string, unknown> {
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
 }
 
+/**
+ * The status of an error that Express or body-parser raised for a bad request: http-errors
+ * sets `status` and `statusCode` (400 for a bad percent escape, 413, 415); undefined otherwise.
+ */
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = status ?? statusCode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500 ? value : undefined;
+}
+
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
 const MAX_CART = 20;
+/** Each site's colour on its page, in the order of `sites`, so tabs side by side tell apart. */
+const ACCENTS = ['#0b6e4f', '#6a1b9a', '#b3541e', '#1565c0', '#ad1457'];
 
 /**
  * One site of the demo: express-session on the shared store, shared-session right after
@@ -52,6 +65,7 @@ const MAX_CART = 20;
  */
 export function createDemoApp(options: DemoSiteOptions): { app: express.Express; shared: SharedSessionMiddleware } {
   const name = siteName(options.origin);
+  const accent = ACCENTS[Math.max(0, options.sites.indexOf(options.origin)) % ACCENTS.length];
   const log = options.log ?? ((line: string) => console.log(line));
   const app = express();
   app.disable('x-powered-by');
@@ -89,16 +103,17 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   });
 
   app.get('/', (req, res) => {
-    const flash = req.session.flash;
-    if (flash) delete req.session.flash;
     res.render('home', {
       siteName: name,
+      accent,
       origin: options.origin,
       otherSites: options.sites.filter((site) => site !== options.origin).map((site) => ({ name: siteName(site), origin: site })),
       user: req.session.user,
       sessionId: req.session.user || req.session.cart ? req.sessionID : undefined,
       cart: req.session.cart ?? [],
-      message: flash,
+      // A fixed text chosen by the query, never the query itself (nothing reflected); not
+      // once logged in, which may have happened on another site since.
+      message: !req.session.user && req.query.login === 'failed' ? 'Wrong user name or password.' : undefined,
     });
   });
 
@@ -109,10 +124,9 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   app.post('/login', (req, res, next) => {
     const form = formOf(req);
     const user = checkLogin(form.username, form.password);
-    if (!user) {
-      req.session.flash = 'Wrong user name or password.';
-      return res.redirect(303, '/');
-    }
+    // The message goes in the URL, not the session: a session per failed login would let
+    // anyone write a 7-day row to the store with each post.
+    if (!user) return res.redirect(303, '/?login=failed');
     // A new session id at login (session fixation); the anonymous cart comes along.
     const cart = req.session.cart;
     req.session.regenerate((error) => {
@@ -143,6 +157,14 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // A bad request (a malformed percent escape in the path, a body too large, an unknown
+    // charset) is the client's mistake: its own status and a fixed text, never the error's
+    // message (it quotes the request). Nothing is logged: anyone could fill the log for free.
+    const clientStatus = clientErrorStatus(error);
+    if (clientStatus !== undefined) {
+      if (!res.headersSent) res.status(clientStatus).type('text').send(`${STATUS_CODES[clientStatus] ?? 'Bad Request'}\n`);
+      return;
+    }
     // A store that cannot be reached answers 503 (its errors carry `status`), anything else 500.
     const status = (error as { status?: unknown }).status === 503 ? 503 : 500;
     log(`[${name}] ${status === 503 ? 'store unavailable' : 'error'}: ${error instanceof Error ? (status === 503 ? error.message : error.stack) : 'unknown error'}`);

@@ -1,12 +1,14 @@
 /**
- * `npm run demo`: two sites that every browser treats as different sites, each in its
- * own process, sharing one SQLite file.
+ * `npm run demo`: two sites (or those --sites names) that every browser treats as
+ * different sites, each in its own process, sharing one SQLite file.
  *
  *   http://shop.localhost:3001   http://blog.localhost:3002
  *
  * Options: --shop-port, --blog-port, --data <dir> (default demo/data), and --store to
  * share another store than the SQLite file: `redis://…`, `redis-cluster://h:p,h:p`,
- * `postgres://…`, `file:<dir>` (see demo/store.ts).
+ * `postgres://…`, `file:<dir>` (see demo/store.ts). --sites shop,blog,news names the
+ * sites (the first is the hub); a site other than shop and blog takes the next port
+ * after both of theirs: news on 3003.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,12 +19,27 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
+    sites: { type: 'string', default: 'shop,blog' },
     'shop-port': { type: 'string', default: '3001' },
     'blog-port': { type: 'string', default: '3002' },
     data: { type: 'string', default: fileURLToPath(new URL('./data', import.meta.url)) },
     store: { type: 'string' },
   },
 });
+
+const names = values.sites.split(',');
+if (names.length < 2 || new Set(names).size !== names.length || !names.every((name) => /^[a-z][a-z0-9-]*$/.test(name))) {
+  console.error(`demo/start.ts: --sites takes two or more distinct lowercase names, like shop,blog,news (got ${values.sites})`);
+  process.exit(2);
+}
+// shop and blog keep their own port options, so the default demo stays where the README
+// says; any other site takes the next port after both, so no two sites ask for one port.
+const ports = new Map([
+  ['shop', Number(values['shop-port'])],
+  ['blog', Number(values['blog-port'])],
+]);
+let nextPort = Math.max(...ports.values()) + 1;
+const sites = names.map((name) => `http://${name}.localhost:${ports.get(name) ?? nextPort++}`);
 
 const dataDir = resolve(values.data);
 mkdirSync(dataDir, { recursive: true });
@@ -34,7 +51,6 @@ function secretFile(name: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-const sites = [`http://shop.localhost:${values['shop-port']}`, `http://blog.localhost:${values['blog-port']}`];
 const env = {
   ...process.env,
   SHARED_SESSION_SECRET: secretFile('shared-session.secret'),
@@ -66,13 +82,12 @@ for (const origin of sites) {
 
 function banner(): void {
   console.log(`
-shared-session demo: two sites on two domains, one session.
+shared-session demo: ${sites.length} sites on ${sites.length} domains, one session.
 
-  ${sites[0]}/
-  ${sites[1]}/
+${sites.map((origin) => `  ${origin}/`).join('\n')}
 
-Users: alice / alice-password, bob / bob-password. Log in on one site, open the other.
-Sessions are kept in ${storeSpec.replace(/\/\/[^@/]*@/, '//…@')}. Ctrl-C stops both sites.
+Users: alice / alice-password, bob / bob-password. Log in on one site, open another.
+Sessions are kept in ${storeSpec.replace(/\/\/[^@/]*@/, '//…@')}. Ctrl-C stops every site.
 `);
 }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
 
@@ -59,19 +60,86 @@ export function startSite(
   });
 }
 
-/** The two demo sites on fresh ports, each in its own process, over one fresh SQLite file. */
-export interface DemoPair {
-  shop: SiteProcess;
-  blog: SiteProcess;
-  readonly sites: readonly string[];
-  readonly storePath: string;
-  stop(): Promise<void>;
+/**
+ * The first line `site` printed, from line `from` on, that `match` accepts; waits for it
+ * as the process prints. A test that must show something was *not* logged makes the site
+ * log something else after it, and waits for that line: output arrives in order.
+ */
+export function waitForLine(site: SiteProcess, match: (line: string) => boolean, from = 0): Promise<string> {
+  const found = (): string | undefined => site.output.slice(from).find(match);
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const line = found();
+      if (line === undefined) return;
+      stopWatching();
+      resolve(line);
+    };
+    const exited = (): void => {
+      stopWatching();
+      // The last chunks may arrive with the exit.
+      const line = found();
+      if (line === undefined) reject(new Error(`${site.origin} exited without printing the line awaited:\n${site.output.join('\n')}`));
+      else resolve(line);
+    };
+    const stopWatching = (): void => {
+      site.child.stdout?.off('data', check);
+      site.child.stderr?.off('data', check);
+      site.child.off('close', exited);
+    };
+    site.child.stdout?.on('data', check);
+    site.child.stderr?.on('data', check);
+    site.child.once('close', exited);
+    check();
+    if (site.child.stdout?.closed && site.child.stderr?.closed) exited();
+  });
 }
 
-export async function startDemoPair(extraEnv: Record<string, string> = {}): Promise<DemoPair> {
+/** Every row of the demo's session table in the SQLite file at `storePath`: any session write shows up here. */
+export function sessionRows(storePath: string): string {
+  const db = new DatabaseSync(storePath, { readOnly: true });
+  try {
+    return JSON.stringify(db.prepare('SELECT sid, data, expires FROM shared_session_sessions ORDER BY sid').all());
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Demo sites by name (`shop`, `blog`, …), each in its own process, over one SQLite file.
+ * A test that restarts a site puts the new process in its place (`demo.shop = await startSite(…)`).
+ */
+export type DemoSites<Name extends string> = { [N in Name]: SiteProcess } & {
+  /** Every site's origin, in the order of the names given: the first is the hub. */
+  readonly sites: readonly string[];
+  readonly storePath: string;
+  /** Stops the processes held now (a test may have restarted one) and removes the store. */
+  stop(): Promise<void>;
+};
+
+const SITE_NAME = /^[a-z][a-z0-9-]*$/;
+const TAKEN_NAMES: ReadonlySet<string> = new Set(['sites', 'storePath', 'stop']);
+
+/**
+ * One demo process per name, serving `http://<name>.localhost:<fresh port>`, over one
+ * fresh SQLite file; every site lists all of them, the first being the hub. Resolves once
+ * every site serves; if one fails to start, stops the others and rejects.
+ *
+ * @example
+ * const demo = await startDemoSites(['shop', 'blog', 'news']);
+ * await new Client().navigate(`${demo.news.origin}/`);
+ * await demo.stop();
+ */
+export async function startDemoSites<const Name extends string>(names: readonly Name[], extraEnv: Record<string, string> = {}): Promise<DemoSites<Name>> {
+  for (const name of names) {
+    if (!SITE_NAME.test(name) || TAKEN_NAMES.has(name)) throw new TypeError(`startDemoSites: "${name}" is no site name; use a lowercase host label other than ${[...TAKEN_NAMES].join(', ')}`);
+  }
+  if (names.length === 0 || new Set(names).size !== names.length) throw new TypeError(`startDemoSites: give distinct site names (got ${names.join(', ')})`);
+  // freePort closes its probe before returning, so two calls may name the same port.
+  const ports = new Set<number>();
+  while (ports.size < names.length) ports.add(await freePort());
+  const sites = [...ports].map((port, index) => `http://${names[index] as Name}.localhost:${port}`);
   const dir = mkdtempSync(join(tmpdir(), 'shared-session-'));
   const storePath = join(dir, 'sessions.sqlite');
-  const sites = [`http://shop.localhost:${await freePort()}`, `http://blog.localhost:${await freePort()}`] as const;
   const started = await Promise.allSettled(sites.map((origin) => startSite(origin, sites, storePath, extraEnv)));
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
@@ -79,17 +147,22 @@ export async function startDemoPair(extraEnv: Record<string, string> = {}): Prom
     rmSync(dir, { recursive: true, force: true });
     throw failed.reason;
   }
-  const [shop, blog] = started.map((result) => (result as PromiseFulfilledResult<SiteProcess>).value);
-  const pair: DemoPair = {
-    shop: shop as SiteProcess,
-    blog: blog as SiteProcess,
+  const processes = started.map((result) => (result as PromiseFulfilledResult<SiteProcess>).value);
+  const demo = {
+    ...Object.fromEntries(names.map((name, index) => [name, processes[index]])),
     sites,
     storePath,
-    // Stops whatever processes the pair holds now: a test may have restarted one.
     async stop() {
-      await Promise.all([pair.shop.stop(), pair.blog.stop()]);
+      await Promise.all(names.map((name) => demo[name].stop()));
       rmSync(dir, { recursive: true, force: true });
     },
-  };
-  return pair;
+  } as DemoSites<Name>;
+  return demo;
+}
+
+/** shop (the hub) and blog: the demo as `npm run demo` starts it, on fresh ports. */
+export type DemoPair = DemoSites<'shop' | 'blog'>;
+
+export function startDemoPair(extraEnv: Record<string, string> = {}): Promise<DemoPair> {
+  return startDemoSites(['shop', 'blog'], extraEnv);
 }

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
 import { Purpose, Sealer } from '../../src/core/token.ts';
 import { scriptSources } from '../helpers/express-site.ts';
 import { Client, type Response } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
-import { SHARED_SECRET, startDemoPair, startSite, type DemoPair, type SiteProcess } from '../helpers/sites.ts';
+import { SHARED_SECRET, sessionRows, startDemoPair, startSite, type DemoPair, type SiteProcess } from '../helpers/sites.ts';
 
 const sealer = new Sealer(deriveKeys(SHARED_SECRET));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,16 +55,6 @@ describe('script push between two processes over one store', () => {
     return sealer.seal(Purpose.push, { sid: aliceSid, src: pair.shop.origin, dst: pair.blog.origin, iat: Date.now(), jti: `crafted-${Math.random()}`, ...overrides });
   }
 
-  /** Every row of the session table: any store write shows up here. */
-  function storeRows(): string {
-    const db = new DatabaseSync(pair.storePath, { readOnly: true });
-    try {
-      return JSON.stringify(db.prepare('SELECT sid, data, expires FROM shared_session_sessions ORDER BY sid').all());
-    } finally {
-      db.close();
-    }
-  }
-
   function push(token: string, headers: Record<string, string> = {}, client = new Client()): Promise<Response> {
     return client.fetch(`${pair.blog.origin}/shared-session/${token}.js`, { headers: { referer: `${pair.shop.origin}/`, ...headers } });
   }
@@ -73,9 +62,9 @@ describe('script push between two processes over one store', () => {
   /** Send a request that must be refused, and check the refusal leaves no trace in the store. */
   async function refused(send: Promise<string> | string, run: (token: string) => Promise<Response>, status: number, reason: string): Promise<void> {
     const token = await send;
-    const rowsBefore = storeRows();
+    const rowsBefore = sessionRows(pair.storePath);
     const response = await run(token);
-    assert.equal(storeRows(), rowsBefore, `no store write for ${reason}`);
+    assert.equal(sessionRows(pair.storePath), rowsBefore, `no store write for ${reason}`);
     await assertRefused(response, status, reason);
   }
 

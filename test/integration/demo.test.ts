@@ -128,6 +128,8 @@ describe('three demo sites over one store', () => {
   it('shares a login on the hub with both other sites', async () => {
     const visitor = new Client();
     assert.equal((await visitor.post(`${demo.shop.origin}/login`, { username: 'bob', password: 'bob-password' })).status, 303);
+    // The browser follows the login's redirect: the page load that links the new session.
+    await visitor.navigate(`${demo.shop.origin}/`);
     const whoami = async (origin: string): Promise<[string | null, string | null]> => {
       const { user, sessionId } = JSON.parse((await visitor.fetch(`${origin}/whoami`)).body) as { user: string | null; sessionId: string | null };
       return [user, sessionId];

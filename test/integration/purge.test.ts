@@ -11,7 +11,7 @@ import { startDemoSites, type DemoSites } from '../helpers/sites.ts';
  * the purge is the deletion of every cookie of the hub from the browser's jar.
  */
 describe('sharing survives a purge of the hub’s cookies', () => {
-  let demo: DemoSites;
+  let demo: DemoSites<'shop' | 'blog' | 'news'>;
   let shop: string;
   let blog: string;
   let news: string;

@@ -15,7 +15,7 @@ export interface TokenResult {
   readonly ratios: number[];
 }
 
-const SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+const SECRET = 'sIzFNtMr6uC7YxlPS0EObQSgi2K6QOIuVwH0kxrnj/zxqnOK6exR6FNhOF8YaBWg';
 
 function timeLoop(iterations: number, run: () => void): number {
   const started = process.hrtime.bigint();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
 
-export const SHARED_SECRET = 'test-shared-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+export const SHARED_SECRET = '5pNSSeLdb8LDZZXj2Wc2ZV6Vedy+aJpnCJqJEkP+9jwZRTlRv0fsYejF6nq7MsX6';
 export const SESSION_SECRET = 'test-session-secret-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -5,7 +5,7 @@ import { resolveOptions } from '../../src/core/options.ts';
 
 const config = resolveOptions({
   sites: ['https://a.example', 'https://b.example', 'https://c.example'],
-  secret: 'unit-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+  secret: 'hXAwXB97o8Lt2LSh3g/1dbYdvPuL/35C6hfU+B1DJkExQipu3bfyptkP2D0GISxg',
   timeoutSeconds: 30,
   clockSkewSeconds: 5,
 });

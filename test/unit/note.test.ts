@@ -5,7 +5,7 @@ import { resolveOptions } from '../../src/core/options.ts';
 
 const { sites } = resolveOptions({
   sites: ['https://a.example', 'https://b.example', 'https://c.example'],
-  secret: 'note-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+  secret: '4tSIvaCP5/rOkWXemTEe42H5UZQZDnJOPB7QxBS+k/0unlxf1JSz9U259MCwwwYy',
 });
 const [a, b, c] = sites.all as [(typeof sites.all)[0], (typeof sites.all)[0], (typeof sites.all)[0]];
 
@@ -29,7 +29,7 @@ describe('the note of which sites hold a session', () => {
   });
 
   it('names a site by its origin, whatever the order of `sites` in another app', () => {
-    const other = resolveOptions({ sites: ['https://c.example', 'https://a.example'], secret: 'note-secret-0123456789abcdefghijklmnopqrstuvwxyz' }).sites;
+    const other = resolveOptions({ sites: ['https://c.example', 'https://a.example'], secret: '4tSIvaCP5/rOkWXemTEe42H5UZQZDnJOPB7QxBS+k/0unlxf1JSz9U259MCwwwYy' }).sites;
     const note = withHolder(undefined, a, 'cross-site');
     assert.equal(holder(note, other.forOrigin('https://a.example')!), 'cross-site');
     assert.equal(noteIdOf('https://a.example'), a.noteId);

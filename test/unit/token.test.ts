@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
 import { MAX_TOKEN_LENGTH, Purpose, Sealer, TOKEN_VERSION } from '../../src/core/token.ts';
 
-const OLD = 'old-secret-0123456789abcdefghijklmnopqrstuvwxyz';
-const NEW = 'new-secret-ABCDEFGHIJKLMNOPQRSTUVWXYZ9876543210';
+const OLD = 'MBrhRwSKwm5EGYfHDFQR2oHPFLycafgsZjJMMcDx94GRhznl/ERBAX+hjlUhTHjT';
+const NEW = '/7BUvtzWgTGBZiJpxseho8V7oEgPeP4J0NZT54NgnnQCYVx7hZmoBZRi8GB2xINL';
 const payload = { sid: 'abc', src: 'https://a.example', dst: 'https://b.example', iat: 1_700_000_000_000, jti: 'j1' };
 
 const sealer = new Sealer(deriveKeys(NEW));

@@ -1,5 +1,6 @@
 import { createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { SharedSessionError, optionError } from './errors.ts';
+import { MIN_SECRET_BITS, estimateSecretBits } from './secret-strength.ts';
 
 /** A sealing key derived from one secret. */
 export interface Key {
@@ -8,8 +9,6 @@ export interface Key {
   readonly aes: KeyObject;
 }
 
-const MIN_SECRET_BYTES = 32;
-const MIN_DISTINCT_BYTES = 10;
 // Domain separation: the same secret often also signs the session cookie, so the AES key
 // must be derived (RFC 5869 HKDF), never the raw secret or a prefix of it as the original did.
 const SALT = Buffer.from('shared-session/v1');
@@ -22,13 +21,13 @@ function toBytes(secret: unknown, option: string): Buffer {
   throw optionError(option, 'must be a string or a Buffer', 'Pass a long random string, e.g. `openssl rand -base64 48`.');
 }
 
-function checkStrength(bytes: Buffer, option: string): void {
-  const distinct = new Set(bytes).size;
-  if (bytes.length < MIN_SECRET_BYTES || distinct < MIN_DISTINCT_BYTES) {
+function checkStrength(secret: string | Buffer, option: string): void {
+  const bits = estimateSecretBits(secret);
+  if (bits < MIN_SECRET_BITS) {
     throw new SharedSessionError(
       'ERR_SHARED_SESSION_WEAK_SECRET',
-      `shared-session: option \`${option}\` is too weak (${bytes.length} bytes, ${distinct} distinct; need at least ${MIN_SECRET_BYTES} bytes and ${MIN_DISTINCT_BYTES} distinct). ` +
-        'Generate one with `openssl rand -base64 48`.',
+      `shared-session: option \`${option}\` is too weak: it reads as about ${Math.floor(bits)} bits of entropy (words, numbers, sequences or repeats), ` +
+        `and any sealed cookie lets an attacker guess it offline; at least ${MIN_SECRET_BITS} are needed. Generate one with \`openssl rand -base64 48\`.`,
     );
   }
 }
@@ -53,7 +52,8 @@ export function deriveKeys(value: unknown): readonly Key[] {
   return list.map((secret: unknown, index) => {
     const option = Array.isArray(value) ? `secret[${index}]` : 'secret';
     const bytes = toBytes(secret, option);
-    checkStrength(bytes, option);
+    // Judged as written: a string as its characters, a Buffer as its bytes.
+    checkStrength(typeof secret === 'string' ? secret : bytes, option);
     const fingerprint = createHash('sha256').update(bytes).digest('hex');
     if (seen.has(fingerprint)) throw optionError(option, 'repeats an earlier secret', 'List each secret once, newest first.');
     seen.add(fingerprint);

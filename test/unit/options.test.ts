@@ -61,7 +61,7 @@ describe('options', () => {
     assert.deepEqual(config.sites.all.map((site) => site.host), ['example.org:8443', 'example.org']);
   });
 
-  it('refuses missing, short and repetitive secrets, without echoing them', () => {
+  it('refuses missing and guessable secrets, without echoing them', () => {
     refuses({ sites: SITES }, 'ERR_SHARED_SESSION_OPTION', 'secret');
     refuses({ sites: SITES, secret: [] }, 'ERR_SHARED_SESSION_OPTION', 'secret');
     refuses({ sites: SITES, secret: 42 }, 'ERR_SHARED_SESSION_OPTION', 'secret');

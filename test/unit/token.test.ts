@@ -36,7 +36,7 @@ describe('sealed tokens', () => {
   it('seals each hour under its own key', () => {
     const [key] = deriveKeys(NEW);
     const iv = Buffer.alloc(12, 7);
-    const body = (hour: number): Buffer => Buffer.from(sealToken(key!, hour, Purpose.push, payload, iv), 'base64url').subarray(22);
+    const body = (sealedIn: number): Buffer => Buffer.from(sealToken(key!, sealedIn, Purpose.push, payload, iv), 'base64url').subarray(22);
     assert.notDeepEqual(body(hour), body(hour + 1));
     assert.deepEqual(body(hour), body(hour));
   });

@@ -39,7 +39,7 @@ const only = values.only?.split(',');
 const QUICK_REQUESTS = 200;
 const wanted = (name: string): boolean => !only || only.includes(name);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SECRET = 'bench-shared-secret-0123456789abcdefghijklmnop';
+const SECRET = 'P4isnpB1t+sP9Ikuo4/FXft3FTKOQvabQH2RdjfpWaKKpRTm+BIpEvhlT9BPti5v';
 const sealer = new Sealer(deriveKeys(SECRET));
 
 interface Row {

@@ -5,7 +5,7 @@
 export type SharedSessionErrorCode =
   /** An option is missing, of the wrong type or out of range; thrown once, at start-up. */
   | 'ERR_SHARED_SESSION_OPTION'
-  /** A secret is too short or too repetitive to key AES-256-GCM safely. */
+  /** A secret is guessable: its estimated entropy is below 128 bits (words, numbers, sequences, repeats). */
   | 'ERR_SHARED_SESSION_WEAK_SECRET'
   /** The session middleware the adapter sits on is missing or misconfigured. */
   | 'ERR_SHARED_SESSION_SETUP'

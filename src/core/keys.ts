@@ -1,20 +1,66 @@
 import { createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { SharedSessionError, optionError } from './errors.ts';
+import { MIN_SECRET_BITS, estimateSecretBits } from './secret-strength.ts';
 
-/** A sealing key derived from one secret. */
-export interface Key {
-  /** 4 bytes derived from the secret (not from the AES key): tells which key sealed a token without trying each. */
-  readonly id: Buffer;
-  readonly aes: KeyObject;
-}
-
-const MIN_SECRET_BYTES = 32;
-const MIN_DISTINCT_BYTES = 10;
-// Domain separation: the same secret often also signs the session cookie, so the AES key
+// Domain separation: the same secret often also signs the session cookie, so the AES keys
 // must be derived (RFC 5869 HKDF), never the raw secret or a prefix of it as the original did.
-const SALT = Buffer.from('shared-session/v1');
-const AES_INFO = Buffer.from('aes-256-gcm token key');
+const SALT = Buffer.from('shared-session/v2');
 const ID_INFO = Buffer.from('key id');
+const KEY_INFO = Buffer.from('token key\0'); // then the hour, 4 bytes big-endian
+/**
+ * Hour keys one secret keeps, least recently used dropped first. The current and the
+ * previous hour (and the next, from a server whose clock runs ahead) are used on every
+ * request; the rest serve the occasional old cookie, derived again when it comes.
+ */
+const CACHED_HOURS = 8;
+
+/**
+ * One secret: its key id, and one AES-256-GCM key per hour, derived when first used.
+ * NIST SP 800-38D allows 2^32 random-IV invocations per key; an hour's key seals only
+ * that hour's tokens, so the bound holds unless all sites together seal more than about
+ * 1.19 million tokens a second (2^32 / 3600).
+ */
+export class SecretKey {
+  /** 4 bytes derived from the secret (not from any AES key): tells which secret sealed a token without trying each. */
+  readonly id: Buffer;
+  // Held as a KeyObject so the secret's bytes stay out of the JS heap.
+  readonly #secret: KeyObject;
+  /** Oldest use first (a Map keeps insertion order). */
+  readonly #hours = new Map<number, KeyObject>();
+  #lastHour = -1;
+  #lastKey: KeyObject | undefined;
+
+  constructor(secret: Buffer) {
+    this.#secret = createSecretKey(secret);
+    this.id = Buffer.from(hkdfSync('sha256', this.#secret, SALT, ID_INFO, 4));
+  }
+
+  /** The key of one hour, floor(unix ms / 3,600,000). */
+  forHour(hour: number): KeyObject {
+    // Nearly every call asks for the hour asked for last: no Map work on the sealing path.
+    if (hour === this.#lastHour && this.#lastKey) return this.#lastKey;
+    let key = this.#hours.get(hour);
+    if (key) {
+      this.#hours.delete(hour);
+    } else {
+      const info = Buffer.alloc(KEY_INFO.length + 4);
+      KEY_INFO.copy(info);
+      info.writeUInt32BE(hour, KEY_INFO.length);
+      // A prepared KeyObject makes each seal ~4x cheaper than passing raw key bytes (measured in issue 5).
+      key = createSecretKey(Buffer.from(hkdfSync('sha256', this.#secret, SALT, info, 32)));
+      if (this.#hours.size >= CACHED_HOURS) this.#hours.delete(this.#hours.keys().next().value as number);
+    }
+    this.#hours.set(hour, key);
+    this.#lastHour = hour;
+    this.#lastKey = key;
+    return key;
+  }
+
+  /** How many hour keys are held: at most {@link CACHED_HOURS} (for tests). */
+  get cachedHours(): number {
+    return this.#hours.size;
+  }
+}
 
 function toBytes(secret: unknown, option: string): Buffer {
   if (typeof secret === 'string') return Buffer.from(secret, 'utf8');
@@ -22,29 +68,22 @@ function toBytes(secret: unknown, option: string): Buffer {
   throw optionError(option, 'must be a string or a Buffer', 'Pass a long random string, e.g. `openssl rand -base64 48`.');
 }
 
-function checkStrength(bytes: Buffer, option: string): void {
-  const distinct = new Set(bytes).size;
-  if (bytes.length < MIN_SECRET_BYTES || distinct < MIN_DISTINCT_BYTES) {
+function checkStrength(secret: string | Buffer, option: string): void {
+  const bits = estimateSecretBits(secret);
+  if (bits < MIN_SECRET_BITS) {
     throw new SharedSessionError(
       'ERR_SHARED_SESSION_WEAK_SECRET',
-      `shared-session: option \`${option}\` is too weak (${bytes.length} bytes, ${distinct} distinct; need at least ${MIN_SECRET_BYTES} bytes and ${MIN_DISTINCT_BYTES} distinct). ` +
-        'Generate one with `openssl rand -base64 48`.',
+      `shared-session: option \`${option}\` is too weak: it reads as about ${Math.floor(bits)} bits of entropy (words, numbers, sequences or repeats), ` +
+        `and any sealed cookie lets an attacker guess it offline; at least ${MIN_SECRET_BITS} are needed. Generate one with \`openssl rand -base64 48\`.`,
     );
   }
 }
 
-function derive(secret: Buffer): Key {
-  const aes = Buffer.from(hkdfSync('sha256', secret, SALT, AES_INFO, 32));
-  const id = Buffer.from(hkdfSync('sha256', secret, SALT, ID_INFO, 4));
-  // A prepared KeyObject makes each seal ~4x cheaper than passing raw key bytes (measured in issue 5).
-  return { id, aes: createSecretKey(aes) };
-}
-
 /**
- * Validate the `secret` option (one secret or a list, newest first) and derive one key
- * per secret. Sealing uses the first; opening accepts any, so secrets can rotate.
+ * Validate the `secret` option (one secret or a list, newest first) and prepare the keys
+ * of each secret. Sealing uses the first; opening accepts any, so secrets can rotate.
  */
-export function deriveKeys(value: unknown): readonly Key[] {
+export function deriveKeys(value: unknown): readonly SecretKey[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0 || value === undefined) {
     throw optionError('secret', 'is required', 'Pass the same long random string to every site, e.g. `process.env.SHARED_SESSION_SECRET`.');
@@ -53,10 +92,11 @@ export function deriveKeys(value: unknown): readonly Key[] {
   return list.map((secret: unknown, index) => {
     const option = Array.isArray(value) ? `secret[${index}]` : 'secret';
     const bytes = toBytes(secret, option);
-    checkStrength(bytes, option);
+    // Judged as written: a string as its characters, a Buffer as its bytes.
+    checkStrength(typeof secret === 'string' ? secret : bytes, option);
     const fingerprint = createHash('sha256').update(bytes).digest('hex');
     if (seen.has(fingerprint)) throw optionError(option, 'repeats an earlier secret', 'List each secret once, newest first.');
     seen.add(fingerprint);
-    return derive(bytes);
+    return new SecretKey(bytes);
   });
 }

@@ -5,7 +5,7 @@ import { isSharingStore, type SharingStore } from './sharing-store.ts';
 import { parseSites, type Site } from './sites.ts';
 import { Sealer } from './token.ts';
 
-/** A secret: a string or bytes, at least 32 bytes long and not repetitive. */
+/** A secret: a string or bytes with at least 128 bits of entropy, e.g. `openssl rand -base64 48`. */
 export type Secret = string | Buffer;
 
 /**

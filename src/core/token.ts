@@ -1,17 +1,19 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import type { Key } from './keys.ts';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import type { SecretKey } from './keys.ts';
 import { randomBytesPooled } from './random.ts';
 import type { RejectReason } from './reasons.ts';
 
 /**
  * Wire format of every token, cookie value and hop message the library mints:
  *
- *   base64url( version:1 | purpose:1 | keyId:4 | iv:12 | ciphertext | tag:16 )
+ *   base64url( version:1 | purpose:1 | keyId:4 | hour:4 | iv:12 | ciphertext | tag:16 )
  *
- * AES-256-GCM under an HKDF-derived key; the first six bytes are authenticated as
- * associated data, so a token minted for one purpose can never be read as another.
+ * AES-256-GCM under the key of the secret named by keyId for the hour named by hour
+ * (uint32 big-endian, floor(unix ms / 3,600,000); see keys.ts); the first ten bytes are
+ * authenticated as associated data, so a token minted for one purpose can never be read
+ * as another. test/vectors/tokens.json holds worked examples.
  */
-export const TOKEN_VERSION = 1;
+export const TOKEN_VERSION = 2;
 
 /** What a sealed value is for. Part of the authenticated header: a value sealed for one purpose is never read as another. */
 export const Purpose = {
@@ -30,11 +32,17 @@ export const Purpose = {
 } as const;
 export type Purpose = (typeof Purpose)[keyof typeof Purpose];
 
-const HEADER = 6;
+const HEADER = 10;
+const HOUR_AT = 6;
 const IV = 12;
 const TAG = 16;
 const MIN_BYTES = HEADER + IV + 2 + TAG; // the smallest JSON object, "{}", is 2 bytes
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const HOUR_MS = 3_600_000;
+/** A server whose clock runs ahead seals in the next hour before the others reach it. */
+const MAX_HOURS_AHEAD = 1;
+/** The longest-lived sealed value is a cookie, and browsers keep none past 400 days (RFC 6265bis); plus the hour it was sealed in. */
+const MAX_HOURS_BEHIND = 400 * 24 + 1;
 
 /** Limit on a token's text: refused before any decoding. Keeps URLs well under every browser's and proxy's limit. */
 export const MAX_TOKEN_LENGTH = 2048;
@@ -43,31 +51,25 @@ export type OpenResult =
   | { readonly ok: true; readonly payload: Record<string, unknown>; readonly keyIndex: number }
   | { readonly ok: false; readonly reason: RejectReason };
 
-/** Seals with the newest key, opens with any of them. */
-export class Sealer {
-  readonly #keys: readonly Key[];
+/** The hour of a time in unix milliseconds, as the token header carries it. */
+export function hourAt(ms: number): number {
+  return Math.floor(ms / HOUR_MS);
+}
 
-  constructor(keys: readonly Key[]) {
+/** Seals with the newest secret and the current hour's key, opens with any secret and any hour a token may still be in use. */
+export class Sealer {
+  readonly #keys: readonly SecretKey[];
+  readonly #now: () => number;
+
+  /** `now` is the clock, unix milliseconds: tests and vectors fix it. */
+  constructor(keys: readonly SecretKey[], now: () => number = Date.now) {
     if (keys.length === 0) throw new TypeError('Sealer needs at least one key');
     this.#keys = keys;
+    this.#now = now;
   }
 
   seal(purpose: Purpose, payload: object): string {
-    const key = this.#keys[0] as Key;
-    const plain = Buffer.from(JSON.stringify(payload), 'utf8');
-    const out = Buffer.allocUnsafe(HEADER + IV + plain.length + TAG);
-    out[0] = TOKEN_VERSION;
-    out[1] = purpose;
-    key.id.copy(out, 2);
-    randomBytesPooled(IV).copy(out, HEADER);
-    const cipher = createCipheriv('aes-256-gcm', key.aes, out.subarray(HEADER, HEADER + IV));
-    cipher.setAAD(out.subarray(0, HEADER));
-    const body = cipher.update(plain);
-    body.copy(out, HEADER + IV);
-    // GCM is a stream mode: final() yields no further bytes, so the layout above is exact.
-    cipher.final();
-    cipher.getAuthTag().copy(out, HEADER + IV + body.length);
-    return out.toString('base64url');
+    return sealToken(this.#keys[0] as SecretKey, hourAt(this.#now()), purpose, payload, randomBytesPooled(IV));
   }
 
   /** Open a sealed value; untrusted input never throws, it yields a reason. */
@@ -77,20 +79,48 @@ export class Sealer {
     const raw = Buffer.from(text, 'base64url');
     if (raw.length < MIN_BYTES) return { ok: false, reason: 'TOKEN_MALFORMED' };
     if (raw[0] !== TOKEN_VERSION || raw[1] !== purpose) return { ok: false, reason: 'TOKEN_VERSION' };
-    const id = raw.subarray(2, HEADER);
+    const hour = raw.readUInt32BE(HOUR_AT);
+    const now = hourAt(this.#now());
+    // Before any key is derived: otherwise a forged header could make the server derive keys at will.
+    if (hour > now + MAX_HOURS_AHEAD || hour < now - MAX_HOURS_BEHIND) return { ok: false, reason: 'TOKEN_INVALID' };
+    const id = raw.subarray(2, HOUR_AT);
     for (let index = 0; index < this.#keys.length; index++) {
-      const key = this.#keys[index] as Key;
+      const key = this.#keys[index] as SecretKey;
       if (!key.id.equals(id)) continue;
-      const payload = decrypt(key, raw);
+      const payload = decrypt(key.forHour(hour), raw);
       if (payload) return { ok: true, payload, keyIndex: index };
     }
     return { ok: false, reason: 'TOKEN_INVALID' };
   }
 }
 
-function decrypt(key: Key, raw: Buffer): Record<string, unknown> | undefined {
+/**
+ * The seal itself, with the hour and the IV given: {@link Sealer.seal} passes the current
+ * hour and a random IV, the test vectors fixed ones. Internal (src/index.ts does not
+ * export it): an IV used twice under one hour's key gives away GCM's authentication key.
+ */
+export function sealToken(key: SecretKey, hour: number, purpose: Purpose, payload: object, iv: Uint8Array): string {
+  if (iv.length !== IV) throw new RangeError(`sealToken: the IV must be ${IV} bytes`);
+  const plain = Buffer.from(JSON.stringify(payload), 'utf8');
+  const out = Buffer.allocUnsafe(HEADER + IV + plain.length + TAG);
+  out[0] = TOKEN_VERSION;
+  out[1] = purpose;
+  key.id.copy(out, 2);
+  out.writeUInt32BE(hour, HOUR_AT);
+  out.set(iv, HEADER);
+  const cipher = createCipheriv('aes-256-gcm', key.forHour(hour), out.subarray(HEADER, HEADER + IV));
+  cipher.setAAD(out.subarray(0, HEADER));
+  const body = cipher.update(plain);
+  body.copy(out, HEADER + IV);
+  // GCM is a stream mode: final() yields no further bytes, so the layout above is exact.
+  cipher.final();
+  cipher.getAuthTag().copy(out, HEADER + IV + body.length);
+  return out.toString('base64url');
+}
+
+function decrypt(key: KeyObject, raw: Buffer): Record<string, unknown> | undefined {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.aes, raw.subarray(HEADER, HEADER + IV));
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(HEADER, HEADER + IV));
     decipher.setAAD(raw.subarray(0, HEADER));
     decipher.setAuthTag(raw.subarray(raw.length - TAG));
     const plain = decipher.update(raw.subarray(HEADER + IV, raw.length - TAG));

@@ -6,7 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
 
-export const SHARED_SECRET = 'test-shared-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+export const SHARED_SECRET = '5pNSSeLdb8LDZZXj2Wc2ZV6Vedy+aJpnCJqJEkP+9jwZRTlRv0fsYejF6nq7MsX6';
 export const SESSION_SECRET = 'test-session-secret-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

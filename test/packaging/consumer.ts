@@ -11,7 +11,7 @@ import { RedisStore } from 'shared-session/redis';
 const app = express();
 const store: SharingStore = new SqliteStore({ path: ':memory:' });
 app.use(session({ secret: 'x', store: new SqliteStore({ path: ':memory:' }), resave: false, saveUninitialized: false }));
-const shared = sharedSession({ sites: ['https://example.com', 'https://example.de'], secret: 'y'.repeat(40) });
+const shared = sharedSession({ sites: ['https://example.com', 'https://example.de'], secret: '85HGn/eFFbyNuKbkQ41MouDm/k06aEQgN3+Hb6Ad7G0h920TqXtkjQenldmZ4PqH' });
 shared.on('rejected', (event) => {
   const reason: RejectReason = event.reason;
   console.log(reason, event.request.method);

@@ -36,8 +36,8 @@ describe('packaging', () => {
       if (typeof FileStore !== 'function' || typeof RedisStore !== 'function' || !postgresSchema().includes('CREATE TABLE')) throw new Error('stores');
       const first = await store.claimOnce('k', 1000);
       const second = await store.claimOnce('k', 1000);
-      const core = new SharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'x'.repeat(20) + 'abcdefghijklmnop' });
-      sharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'y'.repeat(20) + 'abcdefghijklmnop' });
+      const core = new SharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'JCSqKVzUYsGLLizIjTMHO2HHlyKac7/0lxoU8dBJmb8lyhhOS8mlMmWjQf/fdv9K' });
+      sharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'GOSjmX3LIv+m0jaax+GsoJg82gCzikpyXapJFEUSxulkjpiBFgMei6k8p1Om7ccv' });
       store.close();
       console.log(process.version, first, second, core.config.sites.all.length);`;
     const out = execFileSync(node22, ['--no-warnings', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();

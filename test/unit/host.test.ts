@@ -4,7 +4,7 @@ import { resolveOptions } from '../../src/core/options.ts';
 
 const { sites } = resolveOptions({
   sites: ['https://example.com', 'https://example.org:8443', 'http://shop.localhost:3001', 'https://[::1]:9443'],
-  secret: 'host-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+  secret: '4JvWX17V/G4gXK2ijRJV4HYYeysBLIh5QsSOtEAdH/zSpT5ifFy7ksuiVmqiv6lk',
 });
 const origin = (host: string, https = true): string | undefined => sites.forHost(host, https)?.origin;
 

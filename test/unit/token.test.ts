@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
-import { MAX_TOKEN_LENGTH, Purpose, Sealer, TOKEN_VERSION } from '../../src/core/token.ts';
+import { MAX_TOKEN_LENGTH, Purpose, Sealer, TOKEN_VERSION, hourAt, sealToken } from '../../src/core/token.ts';
 
-const OLD = 'old-secret-0123456789abcdefghijklmnopqrstuvwxyz';
-const NEW = 'new-secret-ABCDEFGHIJKLMNOPQRSTUVWXYZ9876543210';
+const OLD = 'MBrhRwSKwm5EGYfHDFQR2oHPFLycafgsZjJMMcDx94GRhznl/ERBAX+hjlUhTHjT';
+const NEW = '/7BUvtzWgTGBZiJpxseho8V7oEgPeP4J0NZT54NgnnQCYVx7hZmoBZRi8GB2xINL';
 const payload = { sid: 'abc', src: 'https://a.example', dst: 'https://b.example', iat: 1_700_000_000_000, jti: 'j1' };
 
 const sealer = new Sealer(deriveKeys(NEW));
+const hour = hourAt(Date.now());
 
 function flipBit(token: string, byteIndex: number, bit = 0): string {
   const raw = Buffer.from(token, 'base64url');
@@ -22,10 +23,59 @@ describe('sealed tokens', () => {
     assert.deepEqual(sealer.open(Purpose.push, token), { ok: true, payload, keyIndex: 0 });
   });
 
-  it('starts with the version and purpose bytes', () => {
-    const raw = Buffer.from(sealer.seal(Purpose.answer, payload), 'base64url');
+  it('starts with the version, the purpose, the key id and the hour of the clock', () => {
+    const now = Date.UTC(2026, 4, 1, 13, 59, 59, 999);
+    const [key] = deriveKeys(NEW);
+    const raw = Buffer.from(new Sealer(deriveKeys(NEW), () => now).seal(Purpose.answer, payload), 'base64url');
     assert.equal(raw[0], TOKEN_VERSION);
     assert.equal(raw[1], Purpose.answer);
+    assert.deepEqual(raw.subarray(2, 6), key!.id);
+    assert.equal(raw.readUInt32BE(6), Math.floor(now / 3_600_000));
+  });
+
+  it('seals each hour under its own key', () => {
+    const [key] = deriveKeys(NEW);
+    const iv = Buffer.alloc(12, 7);
+    const body = (sealedIn: number): Buffer => Buffer.from(sealToken(key!, sealedIn, Purpose.push, payload, iv), 'base64url').subarray(22);
+    assert.notDeepEqual(body(hour), body(hour + 1));
+    assert.deepEqual(body(hour), body(hour));
+  });
+
+  it('opens a token from the next hour and from 400 days and an hour ago, none further, deriving no key for them', () => {
+    const at = (hours: number) => new Sealer(deriveKeys(NEW), () => (hour + hours) * 3_600_000);
+    const token = at(0).seal(Purpose.link, payload);
+    assert.deepEqual(at(-1).open(Purpose.link, token), { ok: true, payload, keyIndex: 0 });
+    assert.deepEqual(at(9601).open(Purpose.link, token), { ok: true, payload, keyIndex: 0 });
+    for (const hours of [-2, 9602, -1000, 1_000_000]) {
+      const keys = deriveKeys(NEW);
+      const derived: number[] = [];
+      const forHour = keys[0]!.forHour.bind(keys[0]);
+      keys[0]!.forHour = (asked) => {
+        derived.push(asked);
+        return forHour(asked);
+      };
+      const opened = new Sealer(keys, () => (hour + hours) * 3_600_000).open(Purpose.link, token);
+      assert.deepEqual(opened, { ok: false, reason: 'TOKEN_INVALID' }, `${hours} hours on`);
+      assert.deepEqual(derived, [], 'no key derived');
+    }
+  });
+
+  it('keeps a bounded number of hour keys', () => {
+    const keys = deriveKeys(NEW);
+    const [key] = keys;
+    const iv = Buffer.alloc(12, 1);
+    const opener = new Sealer(keys, () => hour * 3_600_000);
+    for (let back = 0; back < 100; back++) {
+      const token = sealToken(key!, hour - back * 24, Purpose.link, payload, iv);
+      assert.deepEqual(opener.open(Purpose.link, token), { ok: true, payload, keyIndex: 0 });
+    }
+    assert.ok(key!.cachedHours <= 8, `${key!.cachedHours} hour keys held`);
+  });
+
+  it('refuses a token of format version 1', () => {
+    const raw = Buffer.from(sealer.seal(Purpose.push, payload), 'base64url');
+    raw[0] = 1;
+    assert.deepEqual(sealer.open(Purpose.push, raw.toString('base64url')), { ok: false, reason: 'TOKEN_VERSION' });
   });
 
   it('never seals the same payload to the same text (random IV)', () => {

@@ -41,7 +41,7 @@ export class SqliteStore extends CallbackStore {
   readonly #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #sql: Record<
-    | 'get' | 'getAny' | 'upsert' | 'touch' | 'delete' | 'tombstone' | 'isTombstone' | 'all' | 'count' | 'clear'
+    | 'get' | 'getAny' | 'exists' | 'upsert' | 'touch' | 'delete' | 'tombstone' | 'isTombstone' | 'all' | 'count' | 'clear'
     | 'claim' | 'readLink' | 'writeLink' | 'pruneSessions' | 'pruneTombstones' | 'pruneClaims' | 'pruneLinks',
     StatementSync
   >;
@@ -83,6 +83,7 @@ export class SqliteStore extends CallbackStore {
     this.#sql = {
       get: prepare(`SELECT data FROM ${sessions} WHERE sid = ? AND expires > ?`),
       getAny: prepare(`SELECT data, expires > ? AS live FROM ${sessions} WHERE sid = ?`),
+      exists: prepare(`SELECT 1 FROM ${sessions} WHERE sid = ?`),
       upsert: prepare(`INSERT INTO ${sessions} (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires = excluded.expires`),
       touch: prepare(`UPDATE ${sessions} SET expires = ? WHERE sid = ? AND expires > ?`),
       delete: prepare(`DELETE FROM ${sessions} WHERE sid = ?`),
@@ -154,8 +155,13 @@ export class SqliteStore extends CallbackStore {
   }
 
   protected remove(sid: string): Promise<void> {
+    // An id without a record (a logout without a cookie, a made-up id) writes nothing, and
+    // is answered without the write lock: a tombstone for each would let anyone fill the
+    // table. A late save comes from a request that loaded the record, so a record live or
+    // expired-but-not-pruned is here for the tombstone that refuses that save.
+    if (!this.#sql.exists.get(sid)) return Promise.resolve();
     this.#transaction(() => {
-      this.#sql.delete.run(sid);
+      if (Number(this.#sql.delete.run(sid).changes) === 0) return; // destroyed by another process in between
       this.#sql.tombstone.run(sid, Date.now() + this.tombstoneMs);
     });
     return Promise.resolve();

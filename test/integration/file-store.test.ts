@@ -64,6 +64,13 @@ async function race(script: string, argsPerChild: readonly (readonly string[])[]
   return Promise.all(children.map(({ done }) => done));
 }
 
+/** The record files and lock files of a store's directory, as `<subdirectory>/<name>` (no temp files, no markers). */
+function recordsIn(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /^([0-9a-f]{64}\.json|[sl]-[0-9a-f]{64})$/.test(entry.name))
+    .map((entry) => `${entry.parentPath.slice(directory.length + 1)}/${entry.name}`);
+}
+
 describeStoreContract('FileStore (one directory, two instances)', () => {
   const dir = tempDir();
   const store = new FileStore({ directory: dir.directory });
@@ -71,6 +78,7 @@ describeStoreContract('FileStore (one directory, two instances)', () => {
   return Promise.resolve({
     store,
     twin,
+    entries: () => Promise.resolve(recordsIn(dir.directory)),
     close: () => {
       store.close();
       twin.close();

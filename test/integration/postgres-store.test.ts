@@ -17,6 +17,13 @@ describeStoreContract('PostgresStore (one database, two pools)', async () => {
   return {
     store,
     twin,
+    entries: async () => {
+      const result = await pool.query<{ entry: string }>(
+        `SELECT 'sessions:' || sid AS entry FROM shared_session_sessions UNION ALL SELECT 'claims:' || key FROM shared_session_claims
+         UNION ALL SELECT 'links:' || bid FROM shared_session_links`,
+      );
+      return result.rows.map((row) => row.entry);
+    },
     close: async () => {
       await store.close();
       await twin.close();

@@ -16,6 +16,22 @@ function tempFile(): { path: string; cleanup: () => void } {
   return { path: join(dir, 'sessions.sqlite'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Every row of the store's four tables, as `<table>:<key>`, read through a connection of its own. */
+function rowsOf(path: string): string[] {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT 'sessions:' || sid AS entry FROM shared_session_sessions UNION ALL SELECT 'tombstones:' || sid FROM shared_session_tombstones
+         UNION ALL SELECT 'claims:' || key FROM shared_session_claims UNION ALL SELECT 'links:' || bid FROM shared_session_links`,
+      )
+      .all() as { entry: string }[];
+    return rows.map((row) => row.entry);
+  } finally {
+    db.close();
+  }
+}
+
 describeStoreContract('SqliteStore (one file, two connections)', () => {
   const file = tempFile();
   const store = new SqliteStore({ path: file.path });
@@ -23,6 +39,7 @@ describeStoreContract('SqliteStore (one file, two connections)', () => {
   return Promise.resolve({
     store,
     twin,
+    entries: () => Promise.resolve(rowsOf(file.path)),
     close: () => {
       store.close();
       twin.close();

@@ -4,7 +4,7 @@ import { describeValue, optionError } from '../../core/errors.ts';
 import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
 import { ClaimFiles } from './claims.ts';
 import { FORMAT, isSessionOf, type LinkFile, type SessionFile, type TombstoneFile } from './format.ts';
-import { codeOf, unlinkIfAny } from './fs-helpers.ts';
+import { codeOf, statIfAny, unlinkIfAny } from './fs-helpers.ts';
 import { LockFiles } from './locks.ts';
 import { Pruner } from './prune.ts';
 import { KINDS, RecordFiles, directoriesOf, nameOf } from './records.ts';
@@ -135,12 +135,19 @@ export class FileStore extends CallbackStore {
     });
   }
 
-  protected remove(sid: string): Promise<void> {
+  protected async remove(sid: string): Promise<void> {
     const name = nameOf(sid);
-    return this.#locks.locked(`s-${name}`, async (deadline) => {
+    const session = join(this.#records.dirs.sessions, `${name}.json`);
+    // An id without a session file (a logout without a cookie, a made-up id) writes nothing,
+    // not even a lock file: a tombstone for each would let anyone fill the directory. A late
+    // save comes from a request that loaded the file, so it is here (live, or expired and not
+    // yet pruned) for the tombstone that refuses that save.
+    if (!(await statIfAny(session))) return;
+    await this.#locks.locked(`s-${name}`, async (deadline) => {
+      if (!(await statIfAny(session))) return; // destroyed by another request in between
       // The tombstone first: a save that runs after the lock is released must find it.
       await this.#records.replace('tombstones', name, { v: FORMAT, sid, expires: Date.now() + this.tombstoneMs }, deadline);
-      await unlinkIfAny(join(this.#records.dirs.sessions, `${name}.json`));
+      await unlinkIfAny(session);
     });
   }
 

@@ -175,9 +175,12 @@ export class PostgresStore extends CallbackStore {
 
   protected async remove(sid: string): Promise<void> {
     // The tombstone replaces the row in place: the delete and the tombstone are one write.
+    // Only over a session's row (live, or expired and not yet pruned): an id that has none
+    // (a logout without a cookie, a made-up id) writes nothing, else anyone could fill the
+    // table with tombstones. A late save comes from a request that loaded the row, so the
+    // row is there to become its tombstone; the row lock orders this against a racing save.
     await this.#query(
-      `INSERT INTO ${this.#tables.sessions} (sid, data, expires, destroyed) VALUES ($1, '{}', ${fromNow('$2')}, true)
-       ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires = excluded.expires, destroyed = true`,
+      `UPDATE ${this.#tables.sessions} SET data = '{}', expires = ${fromNow('$2')}, destroyed = true WHERE sid = $1 AND NOT destroyed`,
       [sid, this.tombstoneMs],
     );
   }

@@ -77,6 +77,7 @@ describe('PostgresStore specifics', () => {
     assert.throws(() => new PostgresStore({ connectionString, tablePrefix: '' }), option('tablePrefix'));
     assert.throws(() => new PostgresStore({ connectionString, createTables: 'yes' as never }), option('createTables'));
     assert.throws(() => new PostgresStore({ connectionString, pruneIntervalSeconds: -1 }), option('pruneIntervalSeconds'));
+    assert.throws(() => new PostgresStore({ connectionString, claimPruneIntervalSeconds: -1 }), option('claimPruneIntervalSeconds'));
     assert.throws(() => new PostgresStore({ connectionString, defaultTtlSeconds: -5 }), option('defaultTtlSeconds'));
     assert.throws(() => new PostgresStore({ connectionString, operationTimeoutMs: 0 }), option('operationTimeoutMs'));
     assert.throws(() => postgresSchema('bad-prefix'), option('tablePrefix'));

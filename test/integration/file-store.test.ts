@@ -98,6 +98,7 @@ describe('FileStore specifics', () => {
     assert.throws(() => new FileStore({ directory: '' }), option(/`directory`/));
     assert.throws(() => new FileStore({ directory: 'a\0b' }), option(/`directory`/));
     assert.throws(() => new FileStore({ directory: dir.directory, pruneIntervalSeconds: -1 }), option(/`pruneIntervalSeconds`/));
+    assert.throws(() => new FileStore({ directory: dir.directory, claimPruneIntervalSeconds: -1 }), option(/`claimPruneIntervalSeconds`/));
     assert.throws(() => new FileStore({ directory: dir.directory, defaultTtlSeconds: 0 }), option(/`defaultTtlSeconds`/));
     assert.throws(() => new FileStore({ directory: dir.directory, lockStaleMs: 0 }), option(/`lockStaleMs`/));
     // A lock must outlive the time limit of the holder's operation, or a live holder's lock is broken.
@@ -376,6 +377,38 @@ describe('FileStore specifics', () => {
     while (at('sessions').includes(`${nameOf('short')}.json`) && Date.now() - started < 5000) await sleep(50);
     assert.deepEqual(at('sessions'), [`${nameOf('new')}.json`]);
     timed.close();
+    store.close();
+    dir.cleanup();
+  });
+
+  it('prunes many expired claims a batch of files at a time, letting other callbacks run, and keeps the live ones', async () => {
+    const dir = tempDir();
+    const store = new FileStore({ directory: dir.directory, pruneIntervalSeconds: 0, claimPruneIntervalSeconds: 0 });
+    const claims = join(dir.directory, 'claims');
+    const token = 'd'.repeat(32);
+    for (let i = 0; i < 3000; i++) {
+      const expires = i % 3 === 0 ? Date.now() + 600_000 : Date.now() - 60_000;
+      writeFileSync(join(claims, `${nameOf(`jti-${i}`)}.json`), JSON.stringify({ v: 1, expires, token }));
+    }
+    const claimFiles = () => readdirSync(claims).filter((file) => !file.includes('~')).length;
+    const seen: number[] = [];
+    let pruning = true;
+    // Every 10 ms, not on every turn: each look lists the directory, and must not slow the prune down much.
+    const observe = (): void => {
+      if (!pruning) return;
+      seen.push(claimFiles());
+      setTimeout(observe, 10);
+    };
+    setTimeout(observe, 0);
+    await store.prune();
+    pruning = false;
+    assert.equal(claimFiles(), 1000);
+    assert.ok(
+      seen.some((n) => n > 1000 && n < 3000),
+      'a callback ran while part of the expired claims was deleted',
+    );
+    assert.equal(await store.claimOnce('jti-0', 60_000), false, 'a live claim is kept');
+    assert.equal(await store.claimOnce('jti-1', 60_000), true);
     store.close();
     dir.cleanup();
   });

@@ -302,6 +302,23 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       assert.equal(results.filter(Boolean).length, 1);
     });
 
+    it('deletes an expired claim from the storage within seconds, on its own timer', async () => {
+      // Claims are written per accepted token and live seconds: a burst must not leave its
+      // dead claims until the general prune (every pruneIntervalSeconds, 600 by default).
+      const before = new Set(await subject.entries());
+      assert.equal(await store.claimOnce('short-lived-claim', 1000), true);
+      let left = (await subject.entries()).filter((entry) => !before.has(entry));
+      assert.equal(left.length, 1, 'the claim is one record');
+      const expired = Date.now() + 1000;
+      // The claim prune runs every 5 s (claimPruneIntervalSeconds): gone within 10 s of expiry.
+      while (left.length > 0 && Date.now() < expired + 10_000) {
+        await sleep(250);
+        const now = new Set(await subject.entries());
+        left = left.filter((entry) => now.has(entry));
+      }
+      assert.deepEqual(left, []);
+    });
+
     it('keeps a link record per browser, overwrites it, and expires it', async () => {
       assert.equal(await store.readLink('browser-1'), undefined);
       await store.writeLink('browser-1', '{"sid":"a"}', 60_000);

@@ -12,7 +12,7 @@ import { positiveOption } from './callback-store.ts';
 
 /** The prune options of a store that keeps expired records until it deletes them. */
 export interface PruneOptions {
-  /** How often expired rows are deleted. 0 turns the timer off (call `prune()` yourself). Default 600. */
+  /** How often expired sessions, tombstones, claims and links are deleted. 0 turns the timer off (call `prune()` yourself). Default 600. */
   pruneIntervalSeconds?: number;
   /**
    * How often expired single-use claims (token ids, which live 20–40 s) are deleted, apart

@@ -23,7 +23,7 @@ export interface SqliteStoreOptions extends StoreOptions, PruneOptions {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
 /**
  * Rows per statement when pruning. SQLite runs on the event loop: one batch blocks it for
- * about a millisecond (a million rows in one DELETE blocked it for 0.4 s), and the prune
+ * a millisecond or two (a million rows in one DELETE blocked it for 0.4 s), and the prune
  * yields between two batches.
  */
 const PRUNE_BATCH = 1000;

@@ -342,7 +342,8 @@ describe('FileStore specifics', () => {
     const at = (sub: string) => readdirSync(join(dir.directory, sub)).sort();
     await set(store, 'old', { cookie: { expires: new Date(Date.now() - 1000) } });
     await set(store, 'new', { cookie: inMs(60_000) });
-    await destroy(store, 'gone');
+    await set(store, 'gone', { cookie: inMs(60_000) });
+    await destroy(store, 'gone'); // a stored session: its tombstone lives tombstoneSeconds (0.1)
     assert.equal(await store.claimOnce('claim-old', 1), true);
     assert.equal(await store.claimOnce('claim-new', 60_000), true);
     await store.writeLink('browser-old', 'v', 1);
@@ -356,6 +357,7 @@ describe('FileStore specifics', () => {
     };
     for (const path of Object.values(leftovers)) writeFileSync(path, '');
     for (const path of [leftovers.oldTemp, leftovers.deadLock, leftovers.oldMarker]) utimesSync(path, hourAgo(), hourAgo());
+    assert.deepEqual(at('tombstones'), [`${nameOf('gone')}.json`]);
     await sleep(150);
     assert.equal(await store.prune(), 1);
     assert.deepEqual(at('sessions'), [`${nameOf('new')}.json`]);

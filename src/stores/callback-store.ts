@@ -45,8 +45,9 @@ export function positiveOption(value: unknown, option: string, fallback: number,
  *   changed are merged in (what it loaded is known from `createSession`, which
  *   express-session calls with the record `get` returned), so concurrent requests changing
  *   different keys both win; the same key: the last save wins;
- * - **destroyed stays destroyed**: `destroy` leaves a tombstone for `tombstoneSeconds`,
- *   and a later save of that id is dropped;
+ * - **destroyed stays destroyed**: `destroy` of a stored session leaves a tombstone for
+ *   `tombstoneSeconds`, and a later save of that id is dropped; `destroy` of an id that
+ *   has no record writes nothing, so requests without a session cannot fill the store;
  * - **bounded failures**: an operation that fails or takes longer than
  *   `operationTimeoutMs` rejects with `SharedSessionError`
  *   `ERR_SHARED_SESSION_STORE_UNAVAILABLE` (`status` 503), which Express answers as 503.
@@ -85,7 +86,13 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
    * the store versions records and wrote `change.json` itself, else undefined.
    */
   protected abstract write(sid: string, change: SessionChange): Promise<string | undefined>;
-  /** Delete the record and leave a tombstone living `tombstoneMs`. */
+  /**
+   * Delete the record and leave a tombstone living `tombstoneMs`, atomically; only when
+   * there is a record (live, or expired and not yet pruned). An id without one writes
+   * nothing: a late save of a destroyed session comes from a request that loaded its
+   * record, so only a stored id needs the tombstone, and anonymous requests could
+   * otherwise write tombstones without bound.
+   */
   protected abstract remove(sid: string): Promise<void>;
   /**
    * Move the expiry of a live record, never creating one. The stored cookie is left as it

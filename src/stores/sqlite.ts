@@ -1,6 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { optionError } from '../core/errors.ts';
 import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, type StoredRecord } from './callback-store.ts';
+import { PruneTimers, pruneSettings, reportPruneFailure, yieldToEventLoop, type PruneOptions } from './prune-timer.ts';
 
 /**
  * Options of {@link SqliteStore}.
@@ -10,18 +11,22 @@ import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, t
  * new SqliteStore({ path: '/var/lib/myapp/sessions.sqlite' })
  * ```
  */
-export interface SqliteStoreOptions extends StoreOptions {
+export interface SqliteStoreOptions extends StoreOptions, PruneOptions {
   /** The database file; every site on this machine points at the same one. `:memory:` for one process. */
   path: string;
   /** Table name prefix: tables `<prefix>_sessions`, `_tombstones`, `_claims`, `_links`. Default `shared_session`. */
   tablePrefix?: string;
-  /** How often expired rows are deleted. 0 turns the timer off (call `prune()` yourself). Default 600. */
-  pruneIntervalSeconds?: number;
   /** How long a write waits for another process's write to finish. Default 5000. */
   busyTimeoutMs?: number;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
+/**
+ * Rows per statement when pruning. SQLite runs on the event loop: one batch blocks it for
+ * a millisecond or two (a million rows in one DELETE blocked it for 0.4 s), and the prune
+ * yields between two batches.
+ */
+const PRUNE_BATCH = 1000;
 
 /**
  * The embedded session store on `node:sqlite`: an express-session Store and a
@@ -38,11 +43,11 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
  */
 export class SqliteStore extends CallbackStore {
   readonly #db: DatabaseSync;
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timers: PruneTimers;
   #closed = false;
   readonly #sql: Record<
-    | 'get' | 'getAny' | 'upsert' | 'touch' | 'delete' | 'tombstone' | 'isTombstone' | 'all' | 'count' | 'clear'
-    | 'claim' | 'readLink' | 'writeLink' | 'pruneSessions' | 'pruneTombstones' | 'pruneClaims' | 'pruneLinks',
+    | 'get' | 'getAny' | 'exists' | 'upsert' | 'touch' | 'delete' | 'tombstone' | 'isTombstone' | 'all' | 'count' | 'clear'
+    | 'claim' | 'readLink' | 'writeLink' | 'pruneSessions' | 'pruneTombstones' | 'claimsWindow' | 'pruneClaims' | 'pruneLinks',
     StatementSync
   >;
 
@@ -56,7 +61,7 @@ export class SqliteStore extends CallbackStore {
     if (typeof prefix !== 'string' || !IDENTIFIER.test(prefix)) {
       throw optionError('tablePrefix', 'must be a plain SQL identifier', 'Use letters, digits and "_", e.g. "shared_session".');
     }
-    const pruneMs = positiveOption(options.pruneIntervalSeconds, 'pruneIntervalSeconds', 600, true) * 1000;
+    const prune = pruneSettings(options);
     const busyMs = positiveOption(options.busyTimeoutMs, 'busyTimeoutMs', 5000, true);
 
     this.#db = new DatabaseSync(options.path);
@@ -78,11 +83,13 @@ export class SqliteStore extends CallbackStore {
       `);
     });
     // No index on the claims' expiry: every accepted token writes a claim, and the index
-    // doubled its cost (30 -> 16 us, measured); claims live seconds, so pruning scans a small table.
+    // doubled its cost (30 -> 16 us, measured); claims live seconds, so pruning walks the
+    // small table in key order, a window of rows at a time.
     const prepare = (sql: string): StatementSync => this.#db.prepare(sql);
     this.#sql = {
       get: prepare(`SELECT data FROM ${sessions} WHERE sid = ? AND expires > ?`),
       getAny: prepare(`SELECT data, expires > ? AS live FROM ${sessions} WHERE sid = ?`),
+      exists: prepare(`SELECT 1 FROM ${sessions} WHERE sid = ?`),
       upsert: prepare(`INSERT INTO ${sessions} (sid, data, expires) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires = excluded.expires`),
       touch: prepare(`UPDATE ${sessions} SET expires = ? WHERE sid = ? AND expires > ?`),
       delete: prepare(`DELETE FROM ${sessions} WHERE sid = ?`),
@@ -96,43 +103,73 @@ export class SqliteStore extends CallbackStore {
       claim: prepare(`INSERT INTO ${claims} (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE ${claims}.expires <= ?`),
       readLink: prepare(`SELECT value FROM ${links} WHERE bid = ? AND expires > ?`),
       writeLink: prepare(`INSERT INTO ${links} (bid, value, expires) VALUES (?, ?, ?) ON CONFLICT (bid) DO UPDATE SET value = excluded.value, expires = excluded.expires`),
-      pruneSessions: prepare(`DELETE FROM ${sessions} WHERE expires <= ?`),
-      pruneTombstones: prepare(`DELETE FROM ${tombstones} WHERE expires <= ?`),
-      pruneClaims: prepare(`DELETE FROM ${claims} WHERE expires <= ?`),
-      pruneLinks: prepare(`DELETE FROM ${links} WHERE expires <= ?`),
+      // One batch each (this build of SQLite has no DELETE … LIMIT): up to PRUNE_BATCH
+      // expired rows, found through the index on `expires`.
+      pruneSessions: prepare(`DELETE FROM ${sessions} WHERE sid IN (SELECT sid FROM ${sessions} WHERE expires <= ? LIMIT ${PRUNE_BATCH})`),
+      pruneTombstones: prepare(`DELETE FROM ${tombstones} WHERE sid IN (SELECT sid FROM ${tombstones} WHERE expires <= ? LIMIT ${PRUNE_BATCH})`),
+      pruneLinks: prepare(`DELETE FROM ${links} WHERE bid IN (SELECT bid FROM ${links} WHERE expires <= ? LIMIT ${PRUNE_BATCH})`),
+      // Claims have no such index: the next window of PRUNE_BATCH keys from a key on, and
+      // the expired claims within it. Each batch visits PRUNE_BATCH rows, live or not.
+      claimsWindow: prepare(`SELECT max(key) AS last, count(*) AS n FROM (SELECT key FROM ${claims} WHERE key >= ? ORDER BY key LIMIT ${PRUNE_BATCH})`),
+      pruneClaims: prepare(`DELETE FROM ${claims} WHERE key >= ? AND key <= ? AND expires <= ?`),
     };
-    if (pruneMs > 0) {
-      this.#timer = setInterval(() => {
-        try {
-          this.prune();
-        } catch (error) {
-          // A failed prune is retried on the next tick; an unheard 'error' event would crash the app.
-          if (this.listenerCount('error') > 0) this.emit('error', error);
-          else process.emitWarning(`shared-session SqliteStore: pruning failed: ${error instanceof Error ? error.message : 'unknown error'}`);
-        }
-      }, pruneMs);
-      this.#timer.unref();
-    }
+    this.#timers = new PruneTimers(prune, { all: () => this.prune(), claims: () => this.#pruneClaims(Date.now()) }, reportPruneFailure(this, 'SqliteStore'));
   }
 
   protected override get synchronous(): boolean {
     return true;
   }
 
-  /** Delete expired sessions, tombstones, claims and links now; returns how many sessions went. */
-  prune(now = Date.now()): number {
-    this.#sql.pruneTombstones.run(now);
-    this.#sql.pruneClaims.run(now);
-    this.#sql.pruneLinks.run(now);
-    return Number(this.#sql.pruneSessions.run(now).changes);
+  /**
+   * Delete expired sessions, tombstones, claims and links now, in batches of a thousand
+   * rows with other callbacks run between two; resolves how many sessions went. Stops
+   * early when the store is closed.
+   */
+  async prune(now = Date.now()): Promise<number> {
+    await this.#pruneExpired(this.#sql.pruneTombstones, now);
+    await this.#pruneClaims(now);
+    await this.#pruneExpired(this.#sql.pruneLinks, now);
+    return this.#pruneExpired(this.#sql.pruneSessions, now);
   }
 
-  /** Stop the prune timer and close the database. */
+  /** Stop the prune timers (and a running prune at its next batch), and close the database. */
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timers.stop();
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+
+  /** Run one of the `prune…` statements of an indexed table until no expired row is left; resolves how many went. */
+  async #pruneExpired(statement: StatementSync, now: number): Promise<number> {
+    let total = 0;
+    await this.#inBatches(() => {
+      const deleted = Number(statement.run(now).changes);
+      total += deleted;
+      return deleted === PRUNE_BATCH;
+    });
+    return total;
+  }
+
+  /** Delete the expired claims, walking the whole table in key order. */
+  async #pruneClaims(now: number): Promise<void> {
+    let from = '';
+    await this.#inBatches(() => {
+      const window = this.#sql.claimsWindow.get(from) as { last: string | null; n: number };
+      if (window.last === null) return false;
+      this.#sql.pruneClaims.run(from, window.last, now);
+      // The next window starts at this one's last key (inclusive, so that none is skipped).
+      from = window.last;
+      return window.n === PRUNE_BATCH;
+    });
+  }
+
+  /** Run `batch` (bounded work; true while there is more) again and again, letting the event loop run between two. */
+  async #inBatches(batch: () => boolean): Promise<void> {
+    while (batch()) {
+      await yieldToEventLoop();
+      if (this.#closed) return;
+    }
   }
 
   protected read(sid: string): Promise<StoredRecord | undefined> {
@@ -154,8 +191,13 @@ export class SqliteStore extends CallbackStore {
   }
 
   protected remove(sid: string): Promise<void> {
+    // An id without a record (a logout without a cookie, a made-up id) writes nothing, and
+    // is answered without the write lock: a tombstone for each would let anyone fill the
+    // table. A late save comes from a request that loaded the record, so a record live or
+    // expired-but-not-pruned is here for the tombstone that refuses that save.
+    if (!this.#sql.exists.get(sid)) return Promise.resolve();
     this.#transaction(() => {
-      this.#sql.delete.run(sid);
+      if (Number(this.#sql.delete.run(sid).changes) === 0) return; // destroyed by another process in between
       this.#sql.tombstone.run(sid, Date.now() + this.tombstoneMs);
     });
     return Promise.resolve();

@@ -18,6 +18,12 @@ export interface StoreUnderTest {
   readonly store: ContractStore;
   /** A second, independent instance on the same backing storage (another process's view), when the store has one. */
   readonly twin?: ContractStore;
+  /**
+   * Every record the backing storage holds now, read from the storage itself (rows, keys
+   * or record files, each named as the storage names it): what an operation really wrote.
+   * Only records: no bookkeeping such as a file store's temp files or markers.
+   */
+  entries(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -173,6 +179,51 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       assert.equal(((await get(store, 'repeat')) as { n: number }).n, 3);
     });
 
+    it('writes nothing when destroying an id that was never stored', async () => {
+      // A logout without a cookie, or a bot's made-up id: a tombstone for each would let
+      // anonymous requests fill the store without bound.
+      const before = new Set(await subject.entries());
+      await set(store, 'probe-stored', { cookie: inMs(60_000), user: 'p' });
+      const afterSave = await subject.entries();
+      assert.ok(afterSave.some((entry) => !before.has(entry)), 'the probe sees what a save writes');
+      const known = new Set(afterSave);
+      const sids = Array.from({ length: 20 }, (_, i) => `never-stored-${i}`);
+      await Promise.all(sids.map((sid, i) => destroy(i % 2 ? (subject.twin ?? store) : store, sid)));
+      await Promise.all(sids.map((sid) => destroy(store, sid))); // twice: still nothing
+      assert.deepEqual((await subject.entries()).filter((entry) => !known.has(entry)), []);
+      // No tombstone: a session created under such an id later is kept.
+      await set(store, 'never-stored-0', { cookie: inMs(60_000), user: 'new' });
+      assert.equal(((await get(store, 'never-stored-0')) as { user: string }).user, 'new');
+    });
+
+    it('leaves a tombstone when destroying a stored session: a late save stays refused, also after destroying it again', async () => {
+      await set(store, 'tomb-kept', { cookie: inMs(60_000), user: 'alice' });
+      const slow = await load(store, 'tomb-kept');
+      await destroy(subject.twin ?? store, 'tomb-kept');
+      // The second destroy finds the tombstone and no session: it writes nothing, and must not remove it.
+      await destroy(store, 'tomb-kept');
+      slow.cart = ['late'];
+      await set(store, 'tomb-kept', slow);
+      assert.equal(await get(store, 'tomb-kept'), null);
+      await set(subject.twin ?? store, 'tomb-kept', { cookie: inMs(60_000), user: 'mallory' });
+      assert.equal(await get(store, 'tomb-kept'), null);
+    });
+
+    it('leaves a tombstone when destroying a session whose record expired but is still stored', async (t) => {
+      const before = new Set(await subject.entries());
+      await set(store, 'tomb-expired', { cookie: inMs(250), user: 'alice' });
+      const record = (await subject.entries()).filter((entry) => !before.has(entry));
+      const slow = await load(store, 'tomb-expired');
+      await sleep(350);
+      const stored = new Set(await subject.entries());
+      if (!record.some((entry) => stored.has(entry))) return t.skip('this store deletes expired records itself (no record, nothing to destroy)');
+      await destroy(subject.twin ?? store, 'tomb-expired');
+      slow.cookie = inMs(60_000);
+      slow.cart = ['late'];
+      await set(store, 'tomb-expired', slow);
+      assert.equal(await get(store, 'tomb-expired'), null);
+    });
+
     it('keeps a destroyed session destroyed after a touch with a short or past expiry', async () => {
       // A touch racing a logout must not shorten or end the tombstone: a late save would
       // then find no trace of the destroy and write the session back.
@@ -249,6 +300,23 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       const stores = subject.twin ? [store, subject.twin] : [store];
       const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (stores[i % stores.length] as ContractStore).claimOnce('reclaim', 10_000)));
       assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('deletes an expired claim from the storage within seconds, on its own timer', async () => {
+      // Claims are written per accepted token and live seconds: a burst must not leave its
+      // dead claims until the general prune (every pruneIntervalSeconds, 600 by default).
+      const before = new Set(await subject.entries());
+      assert.equal(await store.claimOnce('short-lived-claim', 1000), true);
+      let left = (await subject.entries()).filter((entry) => !before.has(entry));
+      assert.equal(left.length, 1, 'the claim is one record');
+      const expired = Date.now() + 1000;
+      // The claim prune runs every 5 s (claimPruneIntervalSeconds): gone within 10 s of expiry.
+      while (left.length > 0 && Date.now() < expired + 10_000) {
+        await sleep(250);
+        const now = new Set(await subject.entries());
+        left = left.filter((entry) => now.has(entry));
+      }
+      assert.deepEqual(left, []);
     });
 
     it('keeps a link record per browser, overwrites it, and expires it', async () => {

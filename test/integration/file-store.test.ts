@@ -64,6 +64,13 @@ async function race(script: string, argsPerChild: readonly (readonly string[])[]
   return Promise.all(children.map(({ done }) => done));
 }
 
+/** The record files and lock files of a store's directory, as `<subdirectory>/<name>` (no temp files, no markers). */
+function recordsIn(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /^([0-9a-f]{64}\.json|[sl]-[0-9a-f]{64})$/.test(entry.name))
+    .map((entry) => `${entry.parentPath.slice(directory.length + 1)}/${entry.name}`);
+}
+
 describeStoreContract('FileStore (one directory, two instances)', () => {
   const dir = tempDir();
   const store = new FileStore({ directory: dir.directory });
@@ -71,6 +78,7 @@ describeStoreContract('FileStore (one directory, two instances)', () => {
   return Promise.resolve({
     store,
     twin,
+    entries: () => Promise.resolve(recordsIn(dir.directory)),
     close: () => {
       store.close();
       twin.close();
@@ -90,6 +98,7 @@ describe('FileStore specifics', () => {
     assert.throws(() => new FileStore({ directory: '' }), option(/`directory`/));
     assert.throws(() => new FileStore({ directory: 'a\0b' }), option(/`directory`/));
     assert.throws(() => new FileStore({ directory: dir.directory, pruneIntervalSeconds: -1 }), option(/`pruneIntervalSeconds`/));
+    assert.throws(() => new FileStore({ directory: dir.directory, claimPruneIntervalSeconds: -1 }), option(/`claimPruneIntervalSeconds`/));
     assert.throws(() => new FileStore({ directory: dir.directory, defaultTtlSeconds: 0 }), option(/`defaultTtlSeconds`/));
     assert.throws(() => new FileStore({ directory: dir.directory, lockStaleMs: 0 }), option(/`lockStaleMs`/));
     // A lock must outlive the time limit of the holder's operation, or a live holder's lock is broken.
@@ -333,7 +342,8 @@ describe('FileStore specifics', () => {
     const at = (sub: string) => readdirSync(join(dir.directory, sub)).sort();
     await set(store, 'old', { cookie: { expires: new Date(Date.now() - 1000) } });
     await set(store, 'new', { cookie: inMs(60_000) });
-    await destroy(store, 'gone');
+    await set(store, 'gone', { cookie: inMs(60_000) });
+    await destroy(store, 'gone'); // a stored session: its tombstone lives tombstoneSeconds (0.1)
     assert.equal(await store.claimOnce('claim-old', 1), true);
     assert.equal(await store.claimOnce('claim-new', 60_000), true);
     await store.writeLink('browser-old', 'v', 1);
@@ -347,6 +357,7 @@ describe('FileStore specifics', () => {
     };
     for (const path of Object.values(leftovers)) writeFileSync(path, '');
     for (const path of [leftovers.oldTemp, leftovers.deadLock, leftovers.oldMarker]) utimesSync(path, hourAgo(), hourAgo());
+    assert.deepEqual(at('tombstones'), [`${nameOf('gone')}.json`]);
     await sleep(150);
     assert.equal(await store.prune(), 1);
     assert.deepEqual(at('sessions'), [`${nameOf('new')}.json`]);
@@ -368,6 +379,38 @@ describe('FileStore specifics', () => {
     while (at('sessions').includes(`${nameOf('short')}.json`) && Date.now() - started < 5000) await sleep(50);
     assert.deepEqual(at('sessions'), [`${nameOf('new')}.json`]);
     timed.close();
+    store.close();
+    dir.cleanup();
+  });
+
+  it('prunes many expired claims a batch of files at a time, letting other callbacks run, and keeps the live ones', async () => {
+    const dir = tempDir();
+    const store = new FileStore({ directory: dir.directory, pruneIntervalSeconds: 0, claimPruneIntervalSeconds: 0 });
+    const claims = join(dir.directory, 'claims');
+    const token = 'd'.repeat(32);
+    for (let i = 0; i < 3000; i++) {
+      const expires = i % 3 === 0 ? Date.now() + 600_000 : Date.now() - 60_000;
+      writeFileSync(join(claims, `${nameOf(`jti-${i}`)}.json`), JSON.stringify({ v: 1, expires, token }));
+    }
+    const claimFiles = () => readdirSync(claims).filter((file) => !file.includes('~')).length;
+    const seen: number[] = [];
+    let pruning = true;
+    // Every 10 ms, not on every turn: each look lists the directory, and must not slow the prune down much.
+    const observe = (): void => {
+      if (!pruning) return;
+      seen.push(claimFiles());
+      setTimeout(observe, 10);
+    };
+    setTimeout(observe, 0);
+    await store.prune();
+    pruning = false;
+    assert.equal(claimFiles(), 1000);
+    assert.ok(
+      seen.some((n) => n > 1000 && n < 3000),
+      'a callback ran while part of the expired claims was deleted',
+    );
+    assert.equal(await store.claimOnce('jti-0', 60_000), false, 'a live claim is kept');
+    assert.equal(await store.claimOnce('jti-1', 60_000), true);
     store.close();
     dir.cleanup();
   });

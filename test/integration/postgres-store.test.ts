@@ -17,6 +17,13 @@ describeStoreContract('PostgresStore (one database, two pools)', async () => {
   return {
     store,
     twin,
+    entries: async () => {
+      const result = await pool.query<{ entry: string }>(
+        `SELECT 'sessions:' || sid AS entry FROM shared_session_sessions UNION ALL SELECT 'claims:' || key FROM shared_session_claims
+         UNION ALL SELECT 'links:' || bid FROM shared_session_links`,
+      );
+      return result.rows.map((row) => row.entry);
+    },
     close: async () => {
       await store.close();
       await twin.close();
@@ -70,6 +77,7 @@ describe('PostgresStore specifics', () => {
     assert.throws(() => new PostgresStore({ connectionString, tablePrefix: '' }), option('tablePrefix'));
     assert.throws(() => new PostgresStore({ connectionString, createTables: 'yes' as never }), option('createTables'));
     assert.throws(() => new PostgresStore({ connectionString, pruneIntervalSeconds: -1 }), option('pruneIntervalSeconds'));
+    assert.throws(() => new PostgresStore({ connectionString, claimPruneIntervalSeconds: -1 }), option('claimPruneIntervalSeconds'));
     assert.throws(() => new PostgresStore({ connectionString, defaultTtlSeconds: -5 }), option('defaultTtlSeconds'));
     assert.throws(() => new PostgresStore({ connectionString, operationTimeoutMs: 0 }), option('operationTimeoutMs'));
     assert.throws(() => postgresSchema('bad-prefix'), option('tablePrefix'));

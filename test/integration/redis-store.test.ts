@@ -51,6 +51,7 @@ describeStoreContract('RedisStore (standalone Redis; twin on a RESP2 client pass
   return {
     store,
     twin,
+    entries: async () => (await client.sendCommand<string[]>(['KEYS', '*'])).map(String),
     close: async () => {
       await store.close();
       await twin.close();
@@ -70,6 +71,11 @@ describeStoreContract('RedisStore (3-master Redis Cluster; twin on a cluster cli
   return {
     store,
     twin,
+    entries: async () => {
+      const nodes = await Promise.all(client.masters.map((master) => client.nodeClient(master)));
+      const keys = await Promise.all(nodes.map((node) => node.sendCommand<string[]>(['KEYS', '*'])));
+      return keys.flat().map(String);
+    },
     close: async () => {
       await store.close();
       await twin.close();

@@ -16,6 +16,22 @@ function tempFile(): { path: string; cleanup: () => void } {
   return { path: join(dir, 'sessions.sqlite'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Every row of the store's four tables, as `<table>:<key>`, read through a connection of its own. */
+function rowsOf(path: string): string[] {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT 'sessions:' || sid AS entry FROM shared_session_sessions UNION ALL SELECT 'tombstones:' || sid FROM shared_session_tombstones
+         UNION ALL SELECT 'claims:' || key FROM shared_session_claims UNION ALL SELECT 'links:' || bid FROM shared_session_links`,
+      )
+      .all() as { entry: string }[];
+    return rows.map((row) => row.entry);
+  } finally {
+    db.close();
+  }
+}
+
 describeStoreContract('SqliteStore (one file, two connections)', () => {
   const file = tempFile();
   const store = new SqliteStore({ path: file.path });
@@ -23,6 +39,7 @@ describeStoreContract('SqliteStore (one file, two connections)', () => {
   return Promise.resolve({
     store,
     twin,
+    entries: () => Promise.resolve(rowsOf(file.path)),
     close: () => {
       store.close();
       twin.close();
@@ -37,6 +54,8 @@ describe('SqliteStore specifics', () => {
     assert.throws(() => new SqliteStore({ path: '' }), SharedSessionError);
     assert.throws(() => new SqliteStore({ path: ':memory:', tablePrefix: 'x; DROP TABLE y' }), /tablePrefix/);
     assert.throws(() => new SqliteStore({ path: ':memory:', defaultTtlSeconds: -5 }), /defaultTtlSeconds/);
+    assert.throws(() => new SqliteStore({ path: ':memory:', pruneIntervalSeconds: -1 }), /pruneIntervalSeconds/);
+    assert.throws(() => new SqliteStore({ path: ':memory:', claimPruneIntervalSeconds: -1 }), /claimPruneIntervalSeconds/);
   });
 
   it('answers a corrupt record with a 503-type error that quotes none of its data', async () => {
@@ -58,8 +77,66 @@ describe('SqliteStore specifics', () => {
     const set = (sid: string, expires: Date) => new Promise<void>((resolve) => store.set(sid, { cookie: { expires } }, () => resolve()));
     await set('old', new Date(Date.now() - 1000));
     await set('new', new Date(Date.now() + 60_000));
-    assert.equal(store.prune(), 1);
+    assert.equal(await store.prune(), 1);
     store.close();
+  });
+
+  it('prunes a large backlog in batches, letting other callbacks run in between, and deletes all of it', async () => {
+    const file = tempFile();
+    const store = new SqliteStore({ path: file.path, pruneIntervalSeconds: 0, claimPruneIntervalSeconds: 0 });
+    const db = new DatabaseSync(file.path);
+    const past = Date.now() - 60_000;
+    const future = Date.now() + 600_000;
+    const rows = (n: number) => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})`;
+    // 100k expired rows in each table; claims (no index on their expiry) mixed with live ones in key order.
+    db.exec(`
+      ${rows(100_000)} INSERT INTO shared_session_sessions SELECT 'old-' || i, '{"user":"x"}', ${past} FROM n;
+      ${rows(100_000)} INSERT INTO shared_session_tombstones SELECT 'old-' || i, ${past} FROM n;
+      ${rows(100_000)} INSERT INTO shared_session_links SELECT 'old-' || i, 'v', ${past} FROM n;
+      ${rows(150_000)} INSERT INTO shared_session_claims SELECT 'jti-' || i, CASE WHEN i % 3 = 0 THEN ${future} ELSE ${past} END FROM n;
+      ${rows(10)} INSERT INTO shared_session_sessions SELECT 'live-' || i, '{}', ${future} FROM n;
+    `);
+    const count = (table: string) => Number((db.prepare(`SELECT count(*) AS n FROM shared_session_${table}`).get() as { n: number }).n);
+    // What callbacks see while the prune works: each table part-way through shows batches with turns between them.
+    const seen: Record<'sessions' | 'claims', number>[] = [];
+    let pruning = true;
+    const observe = (): void => {
+      if (!pruning) return;
+      seen.push({ sessions: count('sessions'), claims: count('claims') });
+      setImmediate(observe);
+    };
+    setImmediate(observe);
+    const pruned = await store.prune();
+    pruning = false;
+    assert.equal(pruned, 100_000);
+    assert.deepEqual(['sessions', 'tombstones', 'links', 'claims'].map(count), [10, 0, 0, 50_000]);
+    assert.ok(
+      seen.some((s) => s.claims > 50_000 && s.claims < 150_000),
+      'a callback ran while part of the expired claims was deleted',
+    );
+    assert.ok(
+      seen.some((s) => s.sessions > 10 && s.sessions < 100_010),
+      'a callback ran while part of the expired sessions was deleted',
+    );
+    assert.equal(await store.prune(), 0);
+    db.close();
+    store.close();
+    file.cleanup();
+  });
+
+  it('stops its prune timers on close', async () => {
+    const file = tempFile();
+    const store = new SqliteStore({ path: file.path, pruneIntervalSeconds: 0.05, claimPruneIntervalSeconds: 0.05 });
+    const errors: unknown[] = [];
+    store.on('error', (error) => errors.push(error));
+    store.close();
+    const db = new DatabaseSync(file.path);
+    db.prepare('INSERT INTO shared_session_claims (key, expires) VALUES (?, ?)').run('old', Date.now() - 1000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((db.prepare('SELECT count(*) AS n FROM shared_session_claims').get() as { n: number }).n, 1, 'no prune ran after close');
+    assert.deepEqual(errors, [], 'no timer ran on the closed database');
+    db.close();
+    file.cleanup();
   });
 
   it('grants a claim once across separate processes on one file', async () => {

@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeValue, optionError } from '../../core/errors.ts';
 import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
+import { PruneTimers, pruneSettings, reportPruneFailure, type PruneOptions } from '../prune-timer.ts';
 import { ClaimFiles } from './claims.ts';
 import { FORMAT, isSessionOf, type LinkFile, type SessionFile, type TombstoneFile } from './format.ts';
-import { codeOf, unlinkIfAny } from './fs-helpers.ts';
+import { codeOf, statIfAny, unlinkIfAny } from './fs-helpers.ts';
 import { LockFiles } from './locks.ts';
 import { Pruner } from './prune.ts';
 import { KINDS, RecordFiles, directoriesOf, nameOf } from './records.ts';
@@ -17,11 +18,9 @@ import { KINDS, RecordFiles, directoriesOf, nameOf } from './records.ts';
  * new FileStore({ directory: '/var/lib/myapp/sessions' })
  * ```
  */
-export interface FileStoreOptions extends StoreOptions {
+export interface FileStoreOptions extends StoreOptions, PruneOptions {
   /** The shared directory; every site points at the same one. Created (mode from `fileMode`) when missing. */
   directory: string;
-  /** How often expired files are deleted. 0 turns the timer off (call `prune()` yourself). Default 600. */
-  pruneIntervalSeconds?: number;
   /**
    * A session lock older than this was left by a process that died, and is broken. Must be
    * longer than `operationTimeoutMs`: a live holder gives up by then. Default
@@ -52,7 +51,7 @@ export class FileStore extends CallbackStore {
   readonly #locks: LockFiles;
   readonly #claims: ClaimFiles;
   readonly #pruner: Pruner;
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timers: PruneTimers;
 
   constructor(options: FileStoreOptions) {
     if (typeof options !== 'object' || options === null) throw optionError('options', 'must be an object', 'Pass `{ directory }`.');
@@ -60,7 +59,7 @@ export class FileStore extends CallbackStore {
     if (typeof options.directory !== 'string' || options.directory === '' || options.directory.includes('\0')) {
       throw optionError('directory', 'must be the path of a directory', 'Pass e.g. `{ directory: "/var/lib/myapp/sessions" }`.');
     }
-    const pruneMs = positiveOption(options.pruneIntervalSeconds, 'pruneIntervalSeconds', 600, true) * 1000;
+    const prune = pruneSettings(options);
     const lockStaleMs = positiveOption(options.lockStaleMs, 'lockStaleMs', this.operationTimeoutMs + 2000);
     if (lockStaleMs <= this.operationTimeoutMs) {
       throw optionError('lockStaleMs', `must be longer than operationTimeoutMs (${this.operationTimeoutMs})`, `Use e.g. ${this.operationTimeoutMs + 2000}.`);
@@ -86,17 +85,7 @@ export class FileStore extends CallbackStore {
     this.#locks = new LockFiles(dirs.locks, settings);
     this.#claims = new ClaimFiles(this.#records, this.#locks, this.operationTimeoutMs);
     this.#pruner = new Pruner(this.#records, this.#locks, settings);
-
-    if (pruneMs > 0) {
-      this.#timer = setInterval(() => {
-        this.prune().catch((error: unknown) => {
-          // A failed prune is retried on the next tick; an unheard 'error' event would crash the app.
-          if (this.listenerCount('error') > 0) this.emit('error', error);
-          else process.emitWarning(`shared-session FileStore: pruning failed: ${error instanceof Error ? error.message : 'unknown error'}`);
-        });
-      }, pruneMs);
-      this.#timer.unref();
-    }
+    this.#timers = new PruneTimers(prune, { all: () => this.prune(), claims: () => this.#pruner.pruneClaims(Date.now()) }, reportPruneFailure(this, 'FileStore'));
   }
 
   /**
@@ -108,9 +97,9 @@ export class FileStore extends CallbackStore {
     return this.#pruner.prune(now);
   }
 
-  /** Stop the prune timer (and a running prune after its current file). */
+  /** Stop the prune timers (and a running prune after its current files). */
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timers.stop();
     this.#pruner.close();
   }
 
@@ -135,12 +124,19 @@ export class FileStore extends CallbackStore {
     });
   }
 
-  protected remove(sid: string): Promise<void> {
+  protected async remove(sid: string): Promise<void> {
     const name = nameOf(sid);
-    return this.#locks.locked(`s-${name}`, async (deadline) => {
+    const session = join(this.#records.dirs.sessions, `${name}.json`);
+    // An id without a session file (a logout without a cookie, a made-up id) writes nothing,
+    // not even a lock file: a tombstone for each would let anyone fill the directory. A late
+    // save comes from a request that loaded the file, so it is here (live, or expired and not
+    // yet pruned) for the tombstone that refuses that save.
+    if (!(await statIfAny(session))) return;
+    await this.#locks.locked(`s-${name}`, async (deadline) => {
+      if (!(await statIfAny(session))) return; // destroyed by another request in between
       // The tombstone first: a save that runs after the lock is released must find it.
       await this.#records.replace('tombstones', name, { v: FORMAT, sid, expires: Date.now() + this.tombstoneMs }, deadline);
-      await unlinkIfAny(join(this.#records.dirs.sessions, `${name}.json`));
+      await unlinkIfAny(session);
     });
   }
 

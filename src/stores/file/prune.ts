@@ -1,13 +1,16 @@
-import { readdir } from 'node:fs/promises';
+import { opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptFile, ForeignFormat, TOKEN, type ClaimFile } from './format.ts';
 import { inBatches, statIfAny, unlinkIfAny } from './fs-helpers.ts';
 import { LOCK, type LockFiles, type LockSettings } from './locks.ts';
 import { RECORD, TEMP, type Kind, type RecordFiles } from './records.ts';
 
+/** Names taken from a directory at a time: bounded memory and bounded work, whatever the number of files. */
+const PRUNE_BATCH = 256;
+
 /**
  * Deletes expired sessions, tombstones, claims and links, stale locks, and temp files and
- * markers left by processes that died.
+ * markers left by processes that died; and, more often, expired claims alone.
  */
 export class Pruner {
   readonly #records: RecordFiles;
@@ -35,41 +38,25 @@ export class Pruner {
     this.#closed = true;
   }
 
+  /** Delete expired claims now (and leftovers in their directory). */
+  async pruneClaims(now: number): Promise<void> {
+    const failures: unknown[] = [];
+    await this.#pruneClaims(now, failures);
+    throwIfAny(failures);
+  }
+
   async #prune(now: number): Promise<number> {
     let sessions = 0;
     const failures: unknown[] = [];
-    const prune = async (kind: Kind, each: (file: string, path: string) => Promise<void>): Promise<void> => {
-      const files = await readdir(this.#records.dirs[kind]);
-      await inBatches(files, async (file) => {
-        if (this.#closed) return;
-        const path = join(this.#records.dirs[kind], file);
-        try {
-          if (TEMP.test(file) || file.includes('~')) await this.#pruneLeftover(file, path);
-          else await each(file, path);
-        } catch (error) {
-          failures.push(error);
-        }
-      });
-    };
-    const expired = async (path: string): Promise<boolean> => {
-      try {
-        const record = await this.#records.readPath(path);
-        return record !== undefined && record.expires <= now;
-      } catch (error) {
-        if (error instanceof CorruptFile) return true;
-        if (error instanceof ForeignFormat) return false;
-        throw error;
-      }
-    };
     // Records that saves replace: deleted under their key's lock (skipped when it is busy),
     // so that a record written a moment ago is never the one deleted.
     const underLock = (kind: 'sessions' | 'tombstones' | 'links', lock: 's' | 'l') =>
-      prune(kind, async (file, path) => {
-        if (!RECORD.test(file) || !(await expired(path))) return;
+      this.#walk(kind, failures, async (file, path) => {
+        if (!RECORD.test(file) || !(await this.#expired(path, now))) return;
         const held = await this.#locks.acquire(`${lock}-${file.slice(0, 64)}`, Date.now() + this.#operationTimeoutMs, false);
         if (!held) return;
         try {
-          if (!(await expired(path))) return;
+          if (!(await this.#expired(path, now))) return;
           await unlinkIfAny(path);
           if (kind === 'sessions') sessions++;
         } finally {
@@ -79,7 +66,17 @@ export class Pruner {
     await underLock('sessions', 's');
     await underLock('tombstones', 's');
     await underLock('links', 'l');
-    await prune('claims', async (file, path) => {
+    await this.#pruneClaims(now, failures);
+    await this.#walk('locks', failures, async (file, path) => {
+      if (!LOCK.test(file)) return;
+      await this.#locks.breakIfStale(path, Date.now() + this.#operationTimeoutMs);
+    });
+    throwIfAny(failures);
+    return sessions;
+  }
+
+  #pruneClaims(now: number, failures: unknown[]): Promise<void> {
+    return this.#walk('claims', failures, async (file, path) => {
       if (!RECORD.test(file)) return;
       let claim: ClaimFile | undefined;
       try {
@@ -92,12 +89,47 @@ export class Pruner {
       }
       if (claim && claim.expires <= now && TOKEN.test(String(claim.token)) && (await this.#locks.takeOver(path, claim.token, Date.now() + this.#operationTimeoutMs))) await unlinkIfAny(path);
     });
-    await prune('locks', async (file, path) => {
-      if (!LOCK.test(file)) return;
-      await this.#locks.breakIfStale(path, Date.now() + this.#operationTimeoutMs);
-    });
-    if (failures.length > 0) throw new Error(`prune failed for ${failures.length} file(s)`, { cause: failures[0] });
-    return sessions;
+  }
+
+  /**
+   * Hand every file of `kind`'s directory to `each` (leftovers to `#pruneLeftover`), a
+   * batch of names at a time read from the directory as it goes; a failure is collected
+   * in `failures` and the walk goes on. Stops when the store is closed.
+   */
+  async #walk(kind: Kind, failures: unknown[], each: (file: string, path: string) => Promise<void>): Promise<void> {
+    const directory = this.#records.dirs[kind];
+    const handle = async (file: string): Promise<void> => {
+      if (this.#closed) return;
+      const path = join(directory, file);
+      try {
+        if (TEMP.test(file) || file.includes('~')) await this.#pruneLeftover(file, path);
+        else await each(file, path);
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    let batch: string[] = [];
+    // Files deleted meanwhile are ones already handed out: the walk still sees every other file once.
+    for await (const entry of await opendir(directory, { bufferSize: 64 })) {
+      batch.push(entry.name);
+      if (batch.length < PRUNE_BATCH) continue;
+      await inBatches(batch, handle);
+      batch = [];
+      if (this.#closed) break;
+    }
+    await inBatches(batch, handle);
+  }
+
+  /** True for a record past its expiry, and for a file that is no record of this store. */
+  async #expired(path: string, now: number): Promise<boolean> {
+    try {
+      const record = await this.#records.readPath(path);
+      return record !== undefined && record.expires <= now;
+    } catch (error) {
+      if (error instanceof CorruptFile) return true;
+      if (error instanceof ForeignFormat) return false;
+      throw error;
+    }
   }
 
   /** Temp files of writers that died, and markers no racer can still act on. */
@@ -110,4 +142,8 @@ export class Pruner {
     const info = await statIfAny(path);
     return info !== undefined && Date.now() - Number(info.mtimeMs) > ms;
   }
+}
+
+function throwIfAny(failures: readonly unknown[]): void {
+  if (failures.length > 0) throw new Error(`prune failed for ${failures.length} file(s)`, { cause: failures[0] });
 }

@@ -1,6 +1,7 @@
 import pg, { type Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { optionError } from '../../core/errors.ts';
-import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
+import { CallbackStore, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
+import { PruneTimers, pruneSettings, type PruneOptions } from '../prune-timer.ts';
 import { postgresSchema, tablesOf, type Tables } from './schema.ts';
 
 export { postgresSchema } from './schema.ts';
@@ -14,7 +15,7 @@ export { postgresSchema } from './schema.ts';
  * new PostgresStore({ pool, createTables: false }) // your pg.Pool; tables from a migration (postgresSchema())
  * ```
  */
-export interface PostgresStoreOptions extends StoreOptions {
+export interface PostgresStoreOptions extends StoreOptions, PruneOptions {
   /**
    * A `pg.Pool` you created and end yourself. Give it `connectionTimeoutMillis` and
    * `statement_timeout`, so that a wait for PostgreSQL is cut short on its side too; the
@@ -27,8 +28,6 @@ export interface PostgresStoreOptions extends StoreOptions {
   tablePrefix?: string;
   /** Create the tables (`CREATE TABLE IF NOT EXISTS`) on first use. `false` when a migration runs {@link postgresSchema}. Default true. */
   createTables?: boolean;
-  /** How often expired rows are deleted. 0 turns the timer off (call `prune()` yourself). Default 600. */
-  pruneIntervalSeconds?: number;
 }
 
 /** Rows per DELETE when pruning: each statement stays short, whatever the backlog. */
@@ -66,7 +65,7 @@ export class PostgresStore extends CallbackStore {
   readonly #owned: boolean;
   readonly #tables: Tables;
   readonly #schema: string | undefined;
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timers: PruneTimers;
   #ready: Promise<void> | undefined;
   #closed = false;
   /** One warning per outage when nobody listens for errors. */
@@ -89,7 +88,7 @@ export class PostgresStore extends CallbackStore {
     this.#tables = tablesOf(options.tablePrefix ?? 'shared_session');
     const createTables = options.createTables ?? true;
     if (typeof createTables !== 'boolean') throw optionError('createTables', 'must be true or false', 'Pass `false` when a migration creates the tables.');
-    const pruneMs = positiveOption(options.pruneIntervalSeconds, 'pruneIntervalSeconds', 600, true) * 1000;
+    const prune = pruneSettings(options);
 
     // Serialised by an advisory lock: concurrent CREATE TABLE IF NOT EXISTS can still fail
     // on pg_type's unique index when several processes start at once.
@@ -114,25 +113,22 @@ export class PostgresStore extends CallbackStore {
     this.#pool.on('error', this.#onPoolError);
     this.#pool.on('connect', this.#onPoolConnect);
 
-    if (pruneMs > 0) {
-      this.#timer = setInterval(() => {
-        // A failed prune is retried on the next tick.
-        this.prune().catch((error: unknown) => this.#report(error));
-      }, pruneMs);
-      this.#timer.unref();
-    }
+    this.#timers = new PruneTimers(prune, { all: () => this.prune(), claims: () => this.#prune(this.#tables.claims) }, (error) => this.#report(error));
   }
 
-  /** Delete expired sessions, tombstones, claims and links now; resolves how many sessions went. */
+  /**
+   * Delete expired sessions, tombstones, claims and links now, a thousand rows per
+   * statement; resolves how many sessions went. Stops early when the store is closed.
+   */
   async prune(): Promise<number> {
     await this.#prune(this.#tables.claims);
     await this.#prune(this.#tables.links);
     return this.#prune(this.#tables.sessions);
   }
 
-  /** Stop the prune timer, and end the pool when the store created it. */
+  /** Stop the prune timers (and a running prune at its next batch), and end the pool when the store created it. */
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timers.stop();
     if (this.#closed) return;
     this.#closed = true;
     this.#pool.off('connect', this.#onPoolConnect);
@@ -175,9 +171,12 @@ export class PostgresStore extends CallbackStore {
 
   protected async remove(sid: string): Promise<void> {
     // The tombstone replaces the row in place: the delete and the tombstone are one write.
+    // Only over a session's row (live, or expired and not yet pruned): an id that has none
+    // (a logout without a cookie, a made-up id) writes nothing, else anyone could fill the
+    // table with tombstones. A late save comes from a request that loaded the row, so the
+    // row is there to become its tombstone; the row lock orders this against a racing save.
     await this.#query(
-      `INSERT INTO ${this.#tables.sessions} (sid, data, expires, destroyed) VALUES ($1, '{}', ${fromNow('$2')}, true)
-       ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires = excluded.expires, destroyed = true`,
+      `UPDATE ${this.#tables.sessions} SET data = '{}', expires = ${fromNow('$2')}, destroyed = true WHERE sid = $1 AND NOT destroyed`,
       [sid, this.tombstoneMs],
     );
   }
@@ -273,7 +272,7 @@ export class PostgresStore extends CallbackStore {
         ),
       );
       total += Number(batch.rows[0]?.live ?? 0);
-      if (Number(batch.rows[0]?.deleted ?? 0) < PRUNE_BATCH) return total;
+      if (Number(batch.rows[0]?.deleted ?? 0) < PRUNE_BATCH || this.#closed) return total;
     }
   }
 

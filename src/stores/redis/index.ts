@@ -4,7 +4,7 @@ import { randomId } from '../../core/random.ts';
 import { CallbackStore, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
 import { clientFor, clusterFor, isClient, queuesNothingOffline, text, type RedisClientLike, type RedisClusterLike } from './clients.ts';
 import { RedisConnection } from './connection.ts';
-import { DROPPED, recordOf, TOMBSTONE, UNLINK_SESSION, WRITE, WRITTEN } from './scripts.ts';
+import { DESTROY, DROPPED, recordOf, TOMBSTONE, UNLINK_SESSION, WRITE, WRITTEN } from './scripts.ts';
 
 export type { RedisClientLike, RedisClusterLike } from './clients.ts';
 
@@ -129,7 +129,7 @@ export class RedisStore extends CallbackStore {
   protected async remove(sid: string): Promise<void> {
     // The tombstone replaces the session in its own key: a later save reads it and drops.
     const key = this.#key(sid);
-    await this.#redis.send(key, ['SET', key, TOMBSTONE, 'PX', String(Math.max(1, Math.round(this.tombstoneMs)))]);
+    await this.#redis.eval(DESTROY, ['EVALSHA', DESTROY.sha, '1', key, String(Math.max(1, Math.round(this.tombstoneMs)))]);
   }
 
   protected async refresh(sid: string, expires: number): Promise<void> {

@@ -7,8 +7,8 @@ import type { StoredRecord } from '../callback-store.ts';
  * the writer picks (8 base64url characters): it lets a save be a compare-and-set, written
  * whole when the record is still the one the request loaded and merged when another save
  * came in between, with nothing for Lua to compute (a counter cost a third more in Redis).
- * The tombstone lives in the session's own key (one key per session; a destroy is a plain
- * SET), so a save reads one key to know both.
+ * The tombstone lives in the session's own key (one key per session; a destroy is one
+ * script over that key), so a save reads one key to know both.
  */
 
 /** The value of a destroyed session's key, for `tombstoneSeconds`. */
@@ -43,6 +43,16 @@ return {1}`);
 
 export const DROPPED = 0;
 export const WRITTEN = 1;
+
+/**
+ * Destroy a session: its key becomes the tombstone, for ARGV[1] ms. A missing key (an id
+ * never stored, or expired) and a tombstone are left as they are: a tombstone for every
+ * unknown id would let anyone fill Redis. KEYS: the session's key.
+ */
+export const DESTROY = script(`
+local current = redis.call('GET', KEYS[1])
+if current and current ~= '${'t'}' then redis.call('SET', KEYS[1], '${'t'}', 'PX', ARGV[1]) end
+return 1`);
 
 /** Delete a session, never a tombstone (which keeps a destroyed id refused). KEYS: the key. */
 export const UNLINK_SESSION = script(`

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
 import type { RejectReason } from '../../src/core/reasons.ts';
+import { openAnswer, openPush, openQuery, openVoucher } from '../../src/core/messages.ts';
+import { resolveOptions, type Config } from '../../src/core/options.ts';
 import { Sealer, sealToken, type Purpose } from '../../src/core/token.ts';
 
 interface SecretSpec {
@@ -113,4 +115,56 @@ describe('token vectors (test/vectors/tokens.json)', () => {
       assert.deepEqual(opener(vector).open(vector.purpose, vector.token), { ok: false, reason: vector.reason }, vector.description);
     }
   });
+});
+
+interface MessageVectors {
+  readonly secret: string;
+  readonly sites: readonly string[];
+  readonly timeoutSeconds: number;
+  readonly clockSkewSeconds: number;
+  readonly now: number;
+  readonly hour: number;
+  readonly cases: readonly {
+    readonly name: string;
+    readonly purpose: Purpose;
+    readonly here: string;
+    readonly payload: Record<string, unknown>;
+    readonly openAs?: Purpose;
+    readonly iv: string;
+    readonly token: string;
+    readonly expect: { readonly ok: true; readonly fields: Record<string, unknown> } | { readonly ok: false; readonly reason: RejectReason };
+  }[];
+}
+
+describe('message vectors (docs/PROTOCOL.md §3)', () => {
+  const messages = JSON.parse(readFileSync(new URL('../vectors/messages.json', import.meta.url), 'utf8')) as MessageVectors;
+  const resolved = resolveOptions({ sites: messages.sites, secret: messages.secret, timeoutSeconds: messages.timeoutSeconds, clockSkewSeconds: messages.clockSkewSeconds });
+  // The receiver's clock is the vectors' own, for the token's hour as for the claims.
+  const config: Config = { ...resolved, sealer: new Sealer(deriveKeys(messages.secret), () => messages.now) };
+  const openers: Partial<Record<Purpose, typeof openPush | typeof openQuery | typeof openAnswer | typeof openVoucher>> = {
+    1: openPush,
+    2: openQuery,
+    3: openAnswer,
+    6: openVoucher,
+  };
+
+  for (const vector of messages.cases) {
+    it(vector.name, () => {
+      const [key] = deriveKeys(messages.secret);
+      assert.equal(sealToken(key!, messages.hour, vector.purpose, vector.payload, Buffer.from(vector.iv, 'hex')), vector.token, 'sealed byte for byte');
+      const here = config.sites.forOrigin(vector.here)!;
+      const opened = openers[vector.openAs ?? vector.purpose]!(config, vector.token, here, messages.now);
+      if (!vector.expect.ok) {
+        assert.equal(opened.ok, false);
+        assert.equal(!opened.ok && opened.reason, vector.expect.reason);
+        return;
+      }
+      assert.ok(opened.ok, `refused: ${!opened.ok ? opened.reason : ''}`);
+      const { source, ...fields } = opened.message as unknown as Record<string, unknown> & { source: { origin: string } };
+      const expected = { ...vector.expect.fields };
+      assert.equal(source.origin, expected.source);
+      delete expected.source;
+      for (const [name, value] of Object.entries(expected)) assert.deepEqual(fields[name], value, name);
+    });
+  }
 });

@@ -58,6 +58,15 @@ export const NAVIGATION_HEADERS: Readonly<Record<string, string>> = {
   'sec-fetch-site': 'none',
 };
 
+/** What Chromium sends for a classic cross-site `<script src>` (the push), as far as the server side cares; add the Referer. */
+export const SCRIPT_LOAD_HEADERS: Readonly<Record<string, string>> = {
+  'user-agent': NAVIGATION_HEADERS['user-agent'] as string,
+  accept: '*/*',
+  'sec-fetch-mode': 'no-cors',
+  'sec-fetch-dest': 'script',
+  'sec-fetch-site': 'cross-site',
+};
+
 export interface Step extends Response {
   readonly url: string;
 }

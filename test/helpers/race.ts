@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
 import { Purpose, Sealer } from '../../src/core/token.ts';
-import { Client } from './http.ts';
+import { randomId } from '../../src/core/random.ts';
+import { Client, NAVIGATION_HEADERS, SCRIPT_LOAD_HEADERS } from './http.ts';
 import { freePort } from './ports.ts';
 import { SESSION_SECRET, SHARED_SECRET, type SiteProcess } from './sites.ts';
 
@@ -64,13 +65,15 @@ export function describeRaces(label: string, storeSpec: () => string | Promise<s
     });
     after(() => Promise.all([a?.stop(), b?.stop()]));
 
-    /** A visitor with a session on a, shared to b through a push (as a loader would). */
+    /** A visitor with a session on a, shared to b through a push (as a loader would) and b's next page load. */
     async function sharedVisitor(): Promise<{ visitor: Client; id: string }> {
       const visitor = new Client();
       const { id } = JSON.parse((await visitor.fetch(`${a.origin}/set?key=user&value=alice`)).body) as { id: string };
-      const token = sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: b.origin, iat: Date.now(), jti: `race-${Math.random()}` });
-      const pushed = await visitor.fetch(`${b.origin}/shared-session/${token}.js`, { headers: { referer: `${a.origin}/` } });
-      assert.equal(pushed.headers['shared-session-reason'], 'ADOPTED');
+      const token = sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: b.origin, iat: Date.now(), jti: randomId() });
+      const pushed = await visitor.fetch(`${b.origin}/shared-session/${token}.js`, { headers: { ...SCRIPT_LOAD_HEADERS, referer: `${a.origin}/` } });
+      assert.equal(pushed.headers['shared-session-reason'], 'ACCEPTED');
+      // b takes the voucher on the visitor's next page load there.
+      assert.equal((JSON.parse((await visitor.fetch(`${b.origin}/get`, { headers: NAVIGATION_HEADERS })).body) as { id: string }).id, id);
       return { visitor, id };
     }
     const read = async (visitor: Client, origin: string): Promise<Json> => JSON.parse((await visitor.fetch(`${origin}/get`)).body) as Json;

@@ -1,0 +1,77 @@
+/**
+ * The benchmark's app: express-session on a store, shared-session right after it when
+ * given, and the routes the cases load. The server process (bench/server.ts) times it; the
+ * row counts (bench/rows.ts) run the same app on every store.
+ *
+ *   GET  /page        a little HTML around session data, with the loader when shared-session is on
+ *                     (`?loader=0`: without it; `?first=1`: as a session's first linked page, see below)
+ *   GET  /setup       a session with a cart (`?held=all|self|none`, below); answers its id
+ *   POST /login       express-session's regenerate() with a user in the new session, then 303 to /page
+ *   GET  /whoami      the session id (when the session has data) and user
+ */
+import express, { type Express, type Request } from 'express';
+import session, { type Store } from 'express-session';
+import type { SharedSessionMiddleware } from 'shared-session/express';
+import { newLinkKey } from '../src/core/link-cookie.ts';
+import { EMPTY_NOTE, NOTE_KEY, noteIdOf, withHolder, writeNote, type Note } from '../src/core/note.ts';
+
+export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
+/** express-session's cookie name in every bench app. */
+export const SESSION_COOKIE = 'bench.sid';
+
+type Data = Record<string, unknown>;
+
+/** A linked note (a new link key) naming each of `origins` as holder. */
+function heldBy(origins: readonly string[]): string {
+  const linked: Note = { ...EMPTY_NOTE, key: newLinkKey() };
+  return writeNote(origins.reduce((note, origin) => withHolder(note, noteIdOf(origin), 'held'), linked));
+}
+
+/** The bench app of `origin` on `store`; `shared` is mounted right after express-session. */
+export function benchApp(store: Store, shared?: { readonly middleware: SharedSessionMiddleware; readonly origin: string }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(session({ secret: SESSION_SECRET, store, resave: false, saveUninitialized: false, name: SESSION_COOKIE, cookie: { maxAge: 3_600_000, sameSite: 'lax' } }));
+  if (shared) app.use(shared.middleware);
+
+  app.get('/page', async (req, res) => {
+    const data = req.session as unknown as Data;
+    // A session's first linked page on a Chromium browser: linked, held here only, so the
+    // loader mints a token per other site and records them in the note, which is then
+    // saved. Reset on every request (under a new key, so that the record really changes
+    // and is saved, as that first page's is), or only the first request would mint.
+    if (shared && req.query.first === '1') data[NOTE_KEY] = heldBy([shared.origin]);
+    const loader = shared && req.query.loader !== '0' ? await shared.middleware.loader(req, res) : '';
+    const cart = (data.cart as string[] | undefined) ?? [];
+    res.type('html').send(`<!doctype html><title>shop</title><h1>Cart</h1><ul>${cart.map((item) => `<li>${item}</li>`).join('')}</ul>${loader}`);
+  });
+
+  // `held=all`: linked, every site holds it (the steady state); `held=self`: linked, held by
+  // this site alone (this site knows the browser, the others do not yet); else no note.
+  app.get('/setup', (req: Request, res) => {
+    const data = req.session as unknown as Data;
+    data.cart = ['tea', 'milk'];
+    if (shared && req.query.held === 'all') data[NOTE_KEY] = heldBy(shared.middleware.core.config.sites.all.map((site) => site.origin));
+    if (shared && req.query.held === 'self') data[NOTE_KEY] = heldBy([shared.origin]);
+    res.json({ id: req.sessionID });
+  });
+
+  app.post('/login', (req, res, next) => {
+    // As an app logs in: a new session id (session fixation), the cart comes along.
+    const cart = (req.session as unknown as Data).cart;
+    req.session.regenerate((error) => {
+      if (error) return next(error);
+      const data = req.session as unknown as Data;
+      data.user = 'bench';
+      if (cart) data.cart = cart;
+      req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, '/page')));
+    });
+  });
+
+  app.get('/whoami', (req, res) => {
+    const data = req.session as unknown as Data;
+    res.json({ id: data.cart || data.user ? req.sessionID : null, user: data.user ?? null });
+  });
+  return app;
+}

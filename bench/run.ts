@@ -2,7 +2,7 @@
  * `npm run bench`: what sharing costs per request, against the status quo, measured as
  * ratios inside each round (these machines drift by tens of percent between runs).
  *
- *   node --conditions=source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores]
+ *   node --conditions=source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores,rows]
  *
  * The server runs in its own process (bench/server.ts); this process is the load
  * generator (autocannon). Cases run interleaved, A/B/A/B, round after round; the table
@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { hopCase } from './hop.ts';
 import type { Row, Run } from './load.ts';
 import { pageCase, pushCase } from './pages.ts';
+import { rowsTable, rowsWritten, type Written } from './rows.ts';
 import { fmt, median, ratioText, spread } from './stats.ts';
 import { benchStores, type StoreRow } from './stores.ts';
 import { benchToken } from './token.ts';
@@ -83,6 +84,7 @@ function table(): string {
 const dir = mkdtempSync(join(tmpdir(), 'shared-session-bench-'));
 const server = await startServer(dir);
 const run: Run = { quick, rounds, seconds, ports: server.ports };
+let written: Written[] = [];
 try {
   if (wanted('token')) tokenCase();
   if (wanted('page')) rows.push(...(await pageCase(run, SECRET)));
@@ -93,10 +95,13 @@ try {
   server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
+// Counts, not timings: once, after the timed cases, so that its stores never share the machine with them.
+if (wanted('rows')) written = await rowsWritten({ quick, secret: SECRET });
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-const markdown = `${table()}\n\n${rounds} round(s); HTTP cases ${seconds} s each, every variant right after its own baseline run (A/B/A/B), the ratio taken per pair; 10 connections (autocannon, another process); ${machine}.`;
+const rowsMarkdown = written.length ? `\n\n${rowsTable(written)}\n\nStored rows, keys or files counted before and after each kind's requests (long-lived: sessions, tombstones, link records; claims live seconds), normalised to 1,000 requests.` : '';
+const markdown = `${table()}\n\n${rounds} round(s); HTTP cases ${seconds} s each, every variant right after its own baseline run (A/B/A/B), the ratio taken per pair; 10 connections (autocannon, another process); ${machine}.${rowsMarkdown}`;
 console.log(markdown);
 const out = values.out ?? join(ROOT, 'bench/results', quick ? 'quick.json' : 'latest.json');
 mkdirSync(join(out, '..'), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine, rounds, seconds, quick, rows, markdown }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ machine, rounds, seconds, quick, rows, rowsWritten: written, markdown }, null, 2)}\n`);

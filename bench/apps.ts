@@ -11,6 +11,8 @@
  */
 import express, { type Express, type Request } from 'express';
 import session, { type Store } from 'express-session';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { SharedSessionMiddleware } from 'shared-session/express';
 import { newLinkKey } from '../src/core/link-cookie.ts';
 import { EMPTY_NOTE, NOTE_KEY, noteIdOf, withHolder, writeNote, type Note } from '../src/core/note.ts';
@@ -74,4 +76,27 @@ export function benchApp(store: Store, shared?: { readonly middleware: SharedSes
     res.json({ id: data.cart || data.user ? req.sessionID : null, user: data.user ?? null });
   });
   return app;
+}
+
+/** Apps served in this process on loopback ports: `balance` maps each origin's host to its port (test/helpers/http.ts `Client`). */
+export interface Served {
+  readonly balance: Record<string, readonly number[]>;
+  readonly stop: () => Promise<void>;
+}
+
+/** Serve each app (by origin) on a free loopback port of this process. */
+export async function serve(apps: Readonly<Record<string, Express>>): Promise<Served> {
+  const entries = Object.entries(apps);
+  const servers = await Promise.all(
+    entries.map(([, app]) => new Promise<Server>((resolve) => {
+      const server = createServer(app).listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  return {
+    balance: Object.fromEntries(entries.map(([origin], i) => [new URL(origin).host, [(servers[i]!.address() as AddressInfo).port]])),
+    stop: async () => {
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
 }

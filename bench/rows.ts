@@ -7,8 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -17,7 +15,7 @@ import { sharedSession } from 'shared-session/express';
 import { createDemoApp } from '../demo/app.ts';
 import { scriptSources } from '../test/helpers/express-site.ts';
 import { Client, NAVIGATION_HEADERS, SCRIPT_LOAD_HEADERS, type Response } from '../test/helpers/http.ts';
-import { benchApp, SESSION_COOKIE, SESSION_SECRET } from './apps.ts';
+import { benchApp, serve, SESSION_COOKIE, SESSION_SECRET } from './apps.ts';
 import { COUNTED, difference, storages, type Counts, type Storage } from './counts.ts';
 import { fmt } from './stats.ts';
 
@@ -141,28 +139,14 @@ async function inParallel<T>(tasks: readonly (() => Promise<T>)[], width = 8): P
   return results;
 }
 
-function listen(app: Express): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer(app);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
 /** The hub, the other site and the demo on `store`; resolves the sites and how to stop them. */
 async function startSites(store: Store, secret: string): Promise<{ sites: Sites; stop: () => Promise<void> }> {
   const origins = [HUB, SITE];
   // No health checks: the origins' ports are not where the apps listen (the clients map them).
   const app = (origin: string): Express => benchApp(store, { middleware: sharedSession({ sites: origins, secret, hubProbe: false }), origin });
   const demo = createDemoApp({ origin: DEMO, sites: [DEMO, 'http://demo-other.localhost:4'], secret, sessionSecret: SESSION_SECRET, store, log: () => undefined }).app;
-  const servers = await Promise.all([app(HUB), app(SITE), demo].map(listen));
-  const balance = Object.fromEntries([HUB, SITE, DEMO].map((origin, i) => [new URL(origin).host, [(servers[i]!.address() as AddressInfo).port]]));
-  return {
-    sites: { bare: new Client({ balance, cookieless: true }), browser: () => new Client({ balance }) },
-    stop: async () => {
-      for (const server of servers) server.closeAllConnections();
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-    },
-  };
+  const { balance, stop } = await serve({ [HUB]: app(HUB), [SITE]: app(SITE), [DEMO]: demo });
+  return { sites: { bare: new Client({ balance, cookieless: true }), browser: () => new Client({ balance }) }, stop };
 }
 
 /** Every kind of request on one kind of storage, each on a namespace of its own. */

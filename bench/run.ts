@@ -2,7 +2,7 @@
  * `npm run bench`: what sharing costs per request, against the status quo, measured as
  * ratios inside each round (these machines drift by tens of percent between runs).
  *
- *   node --conditions=source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores,rows]
+ *   node --conditions=source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores,rows,calls]
  *
  * The server runs in its own process (bench/server.ts); this process is the load
  * generator (autocannon). Cases run interleaved, A/B/A/B, round after round; the table
@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callsTable, storeCalls, type CallsPerRequest } from './calls.ts';
 import { hopCase } from './hop.ts';
 import type { Row, Run } from './load.ts';
 import { pageCase, pushCase } from './pages.ts';
@@ -85,6 +86,7 @@ const dir = mkdtempSync(join(tmpdir(), 'shared-session-bench-'));
 const server = await startServer(dir);
 const run: Run = { quick, rounds, seconds, ports: server.ports };
 let written: Written[] = [];
+let calls: CallsPerRequest[] = [];
 try {
   if (wanted('token')) tokenCase();
   if (wanted('page')) rows.push(...(await pageCase(run, SECRET)));
@@ -97,11 +99,13 @@ try {
 }
 // Counts, not timings: once, after the timed cases, so that its stores never share the machine with them.
 if (wanted('rows')) written = await rowsWritten({ quick, secret: SECRET });
+if (wanted('calls')) calls = await storeCalls({ quick, secret: SECRET });
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 const rowsMarkdown = written.length ? `\n\n${rowsTable(written)}\n\nStored rows, keys or files counted before and after each kind's requests (long-lived: sessions, tombstones, link records; claims live seconds), normalised to 1,000 requests.` : '';
-const markdown = `${table()}\n\n${rounds} round(s); HTTP cases ${seconds} s each, every variant right after its own baseline run (A/B/A/B), the ratio taken per pair; 10 connections (autocannon, another process); ${machine}.${rowsMarkdown}`;
+const callsMarkdown = calls.length ? `\n\n${callsTable(calls)}\n\nCalls of the store's methods per navigation (redirects included), counted by a wrapper around one SqliteStore; express-session's and shared-session's together.` : '';
+const markdown = `${table()}\n\n${rounds} round(s); HTTP cases ${seconds} s each, every variant right after its own baseline run (A/B/A/B), the ratio taken per pair; 10 connections (autocannon, another process); ${machine}.${rowsMarkdown}${callsMarkdown}`;
 console.log(markdown);
 const out = values.out ?? join(ROOT, 'bench/results', quick ? 'quick.json' : 'latest.json');
 mkdirSync(join(out, '..'), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine, rounds, seconds, quick, rows, rowsWritten: written, markdown }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ machine, rounds, seconds, quick, rows, rowsWritten: written, storeCalls: calls, markdown }, null, 2)}\n`);

@@ -25,6 +25,12 @@ interface Row {
   target?: string;
 }
 
+interface Calls {
+  name: string;
+  requests: number;
+  perRequest: Record<string, number>;
+}
+
 interface Written {
   store: string;
   kind: string;
@@ -45,7 +51,7 @@ it('runs every benchmark case once and writes the table and the JSON', async () 
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0, 'bench/run.ts exits cleanly');
 
-  const result = JSON.parse(readFileSync(out, 'utf8')) as { machine: string; quick: boolean; rows: Row[]; rowsWritten: Written[]; markdown: string };
+  const result = JSON.parse(readFileSync(out, 'utf8')) as { machine: string; quick: boolean; rows: Row[]; rowsWritten: Written[]; storeCalls: Calls[]; markdown: string };
   rmSync(dir, { recursive: true, force: true });
   assert.equal(result.quick, true);
   assert.match(result.machine, /Node v\d+/);
@@ -84,9 +90,17 @@ it('runs every benchmark case once and writes the table and the JSON', async () 
       }
     }
   }
+  // Store calls per page load: express-session alone, the steady state, and the other situations of PROTOCOL.md §7.2.
+  assert.ok(result.storeCalls.length >= 3, 'store calls counted');
+  for (const calls of result.storeCalls) {
+    assert.ok(calls.requests > 0 && Object.values(calls.perRequest).every((value) => Number.isFinite(value) && value >= 0), `${calls.name}: calls counted`);
+  }
   // The Markdown tables went to standard output, one line per row.
-  const [timings, counts] = result.markdown.split('\n| rows written per 1,000 requests');
-  assert.equal(timings!.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| **') && !line.startsWith('| case')).length, result.rows.length);
-  assert.equal(counts!.split('\n').filter((line) => line.startsWith('| ')).length, kinds.size);
+  const [timings, rest] = result.markdown.split('\n| rows written per 1,000 requests');
+  const [counts, calls] = rest!.split('\n| store calls per page load');
+  const tableLines = (text: string | undefined): string[] => (text ?? '').split('\n').filter((line) => line.startsWith('| '));
+  assert.equal(tableLines(timings).filter((line) => !line.startsWith('| **') && !line.startsWith('| case')).length, result.rows.length);
+  assert.equal(tableLines(counts).length, kinds.size);
+  assert.equal(tableLines(calls).length, result.storeCalls.length);
   assert.ok(stdout.includes(result.markdown.split('\n')[0]!), 'the table is printed');
 });

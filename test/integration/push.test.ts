@@ -6,9 +6,9 @@ import { scriptSources } from '../helpers/express-site.ts';
 import { Client, type Response } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
 import { craftPush, notScriptLoads, scriptLoad, tokenOf } from '../helpers/push.ts';
+import { watchLogs } from '../helpers/site-log.ts';
 import { startDemoPair, startSite, type DemoPair, type SiteProcess } from '../helpers/sites.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const VOUCHER = 'shared-session.voucher';
 
 interface Whoami {
@@ -85,22 +85,11 @@ describe('script push between two processes over one store', () => {
     return client.fetch(`${blog}/shared-session/${token}.js`, { method, headers });
   }
 
-  /** Both blog processes' logs so far, to look only at what a request adds. */
-  const logLengths = (): [number, number] => [pair.blog.output.length, blogTwin.output.length];
-
-  /** Wait for `text` in what either blog process logged since `marks`, then insist on it. */
-  async function logged(marks: [number, number], text: string): Promise<void> {
-    const since = (): string[] => [...pair.blog.output.slice(marks[0]), ...blogTwin.output.slice(marks[1])];
-    // The log arrives through a pipe, after the response: wait for it (bounded), never time it.
-    for (let i = 0; i < 400 && !since().some((line) => line.includes(text)); i++) await sleep(25);
-    assert.ok(since().some((line) => line.includes(text)), `logged: ${text}`);
-  }
-
   /** Send a request that must be refused, and check that the refusal leaves no trace in the store. */
   async function refused(token: string, run: (token: string) => Promise<Response>, refusal: Refusal): Promise<void> {
     const what = refusal.label ?? refusal.reason;
     const rowsBefore = storeRows();
-    const marks = logLengths();
+    const log = watchLogs([pair.blog, blogTwin]);
     const response = await run(token);
     assert.equal(storeRows(), rowsBefore, `no store write for ${what}`);
     assert.equal(response.status, refusal.status, `status for ${what}`);
@@ -109,7 +98,7 @@ describe('script push between two processes over one store', () => {
     assert.equal(response.body, '');
     assert.equal(response.headers['content-type'], 'text/javascript; charset=utf-8');
     // The site logs the rejected event with its exact reason (the demo's listener).
-    await logged(marks, `refused ${refusal.method ?? 'GET'} push: ${refusal.reason}`);
+    await log.expect(`refused ${refusal.method ?? 'GET'} push: ${refusal.reason}`);
   }
 
   /** The token works: blog accepts it with a voucher, and nothing else. */
@@ -122,7 +111,7 @@ describe('script push between two processes over one store', () => {
   it('accepts a token from shop’s page with a voucher; blog’s next page load shows alice’s session, without a hop', async () => {
     const visitor = new Client();
     const rowsBefore = storeRows();
-    const marks = logLengths();
+    const log = watchLogs([pair.blog, blogTwin]);
     assertAccepted(await push(pageToken, scriptLoad(shop), visitor));
     assert.equal(storeRows(), rowsBefore, 'the push itself writes no session');
     assert.equal((await whoami(visitor, blog)).user, null, 'a request that is no page load leaves the voucher be');
@@ -130,7 +119,7 @@ describe('script push between two processes over one store', () => {
     const me = await whoami(visitor, blog);
     assert.deepEqual([me.user, me.sessionId], ['alice', aliceSid]);
     assert.ok(!visitor.cookies(blog).has(VOUCHER), 'the voucher is used up');
-    await logged(marks, `took over the session from ${shop} (push)`);
+    await log.expect(`took over the session from ${shop} (push)`);
   });
 
   describe('refusals: a status, a reason, an event; no cookie, no store write', () => {

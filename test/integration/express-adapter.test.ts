@@ -76,6 +76,12 @@ describe('Express adapter over express-session', () => {
         res.set({ 'cache-control': 'public, max-age=600', vary: 'Accept-Encoding' });
         res.type('html').send(`<main>page</main>${html}`);
       });
+      // Headers handed to res.writeHead itself, which Node lets override those set before.
+      app.get('/cached-raw', async (req, res) => {
+        const html = await shared.loader(req, res);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=600', vary: 'Accept-Encoding' });
+        res.end(`<main>page</main>${html}`);
+      });
     };
     // Site a keeps its cookie on its own host with Strict; b and c use Lax: the adapter must never mix them up.
     a = await startExpressSite({ origin: sites[0]!, sites, store: own(), routes, session: { cookie: { sameSite: 'strict', domain: 'a.localhost', maxAge: 3_600_000 } } });
@@ -284,6 +290,15 @@ describe('Express adapter over express-session', () => {
     }
     // Neither: the route's own headers stand.
     assert.equal((await request(`${a.origin}/cached`)).headers['cache-control'], 'public, max-age=600');
+  });
+
+  it('keeps them out of shared caches when the route hands its own headers to res.writeHead', async () => {
+    const landed = (await new Client().navigate(`${a.origin}/cached-raw`)).at(-1)!;
+    assert.ok(landed.setCookies.some((cookie) => cookie.name === 'shared-session.link'));
+    assertPrivate(landed, 'link cookie');
+    const page = await pageOf(await linkedVisitor(a.origin), `${a.origin}/cached-raw`);
+    assert.equal(scriptSources(page.body).length, 2);
+    assertPrivate(page, 'loader');
   });
 
   it('leaves no trace for a refused token, nor for an accepted one, even with saveUninitialized and resave on', async () => {

@@ -5,7 +5,6 @@ import { freePort } from '../helpers/ports.ts';
 import { craftPush, scriptLoad } from '../helpers/push.ts';
 import { startDemoPair, startSite, waitForLine, type DemoPair, type SiteProcess } from '../helpers/sites.ts';
 
-
 describe('each demo site as two processes behind one store', () => {
   let pair: DemoPair;
   const twins: SiteProcess[] = [];

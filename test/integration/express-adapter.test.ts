@@ -18,8 +18,8 @@ const CHROME = { 'user-agent': NAVIGATION_HEADERS['user-agent'] as string };
 const VOUCHER = 'shared-session.voucher';
 
 /** Who a site says the visitor is: `id` is null while the session has no cart. */
-async function whoami(visitor: Client, origin: string, headers: Record<string, string> = {}): Promise<{ id: string | null; cart: string[] }> {
-  return JSON.parse((await visitor.fetch(`${origin}/whoami`, { headers })).body) as { id: string | null; cart: string[] };
+async function whoami(visitor: Client, origin: string): Promise<{ id: string | null; cart: string[] }> {
+  return JSON.parse((await visitor.fetch(`${origin}/whoami`)).body) as { id: string | null; cart: string[] };
 }
 
 /** A response a shared cache must never hand to another visitor, whatever the route said. */
@@ -320,7 +320,7 @@ describe('Express adapter over express-session', () => {
     const stranger = await request(`${b.origin}/shared-session/${forged}.js`, { headers: scriptLoad(a.origin) });
     assert.equal(stranger.setCookies.length, 0);
     assert.equal(await snapshot(), before);
-    // Accepted, the push sets its voucher and nothing else: no session is read or written.
+    // Accepted, the push sets its voucher and nothing else: it writes no session.
     const accepted = await client.fetch(`${b.origin}/shared-session/${valid}.js`, { headers: scriptLoad(a.origin) });
     assert.equal(accepted.headers['shared-session-reason'], 'ACCEPTED');
     assert.deepEqual(accepted.setCookies.map((cookie) => cookie.name), [VOUCHER]);

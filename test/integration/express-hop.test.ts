@@ -107,6 +107,30 @@ describe('the hop through the Express adapter', () => {
     });
   });
 
+  describe('a store that fails on the site asked', () => {
+    it('sends the visitor back to the asking site, whose query it could open, not on to its own home page', async () => {
+      const origins = [`http://xs.localhost:${await freePort()}`, `http://ys.localhost:${await freePort()}`];
+      const [x, y] = origins as [string, string];
+      const failing = store();
+      sites.push(await startExpressSite({ origin: x, sites: origins, store: failing }));
+      sites.push(await startExpressSite({ origin: y, sites: origins, store: store() }));
+      const visitor = new Client();
+      // x (the hub) learns the browser; then the visitor clears y's cookies, so y asks x again.
+      await visitor.navigate(`${x}/`);
+      assert.ok(visitor.cookies(x).has('shared-session.link'));
+      visitor.cookies(y).clear();
+      // x's store goes down: its health check still answers, reading the link record does not.
+      failing.close();
+      const last = (await visitor.navigate(`${y}/cart`)).at(-1)!;
+      assert.equal(new URL(last.url).origin, x);
+      assert.equal(last.status, 503);
+      assert.equal(last.headers['shared-session-reason'], 'STORE_UNAVAILABLE');
+      assert.equal(last.setCookies.length, 0);
+      // PROTOCOL.md §5.2: a refusal of an authentic query continues to the asking site's home page.
+      assert.equal(/content="0;url=([^"]+)"/.exec(last.body)?.[1], `${y}/?shared-session-skip=1`);
+    });
+  });
+
   describe('a HEAD on a hop step (a link checker, a proxy)', () => {
     const origins: string[] = [];
     const rejected: RejectedEvent[] = [];

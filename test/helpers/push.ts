@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deriveKeys } from '../../src/core/keys.ts';
 import { Purpose, Sealer } from '../../src/core/token.ts';
-import { NAVIGATION_HEADERS } from './http.ts';
+import { NAVIGATION_HEADERS, SCRIPT_LOAD_HEADERS } from './http.ts';
 import { SHARED_SECRET } from './sites.ts';
 
 /** Seals and opens as every test site does (they all run on `SHARED_SECRET`). */
@@ -26,13 +26,7 @@ export function tokenOf(src: string): string {
  * site: Fetch Metadata, and the Referer the loader's `referrerpolicy="origin"` asks for.
  */
 export function scriptLoad(source: string): Record<string, string> {
-  return {
-    'user-agent': NAVIGATION_HEADERS['user-agent'] as string,
-    'sec-fetch-dest': 'script',
-    'sec-fetch-mode': 'no-cors',
-    'sec-fetch-site': 'cross-site',
-    referer: `${source}/`,
-  };
+  return { ...SCRIPT_LOAD_HEADERS, referer: `${source}/` };
 }
 
 /**

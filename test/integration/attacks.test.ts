@@ -7,7 +7,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from 'shared-session/sqlite';
 import { scriptSources, startExpressSite } from '../helpers/express-site.ts';
+import { Purpose } from '../../src/core/token.ts';
 import { Client, NAVIGATION_HEADERS } from '../helpers/http.ts';
+import { sealer } from '../helpers/push.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startDemoPair, type DemoPair } from '../helpers/sites.ts';
 
@@ -224,6 +226,19 @@ describe('attacks on the sharing protocol', () => {
   });
 
   describe('6. the smaller findings', () => {
+    it('a voucher that reaches a site already holding the session does not linger: the next page deletes it', async () => {
+      const visitor = new Client();
+      await login(visitor, shop, 'alice');
+      await visitor.navigate(`${blog}/`);
+      const { sessionId } = await whoami(visitor, blog);
+      visitor.cookies(blog).set('shared-session.voucher', sealer.seal(Purpose.voucher, { src: shop, dst: blog, iat: Date.now(), sid: sessionId }));
+      const page = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
+      assert.equal(page.status, 200);
+      const spent = page.setCookies.find((cookie) => cookie.name === 'shared-session.voucher');
+      assert.ok(spent && spent.maxAge === 0, 'the voucher is deleted');
+      assert.equal(visitor.cookies(blog).has('shared-session.voucher'), false);
+    });
+
     it('a page that sets the link cookie is never cached for another visitor', async () => {
       const visitor = new Client();
       const steps = await visitor.navigate(`${blog}/`);

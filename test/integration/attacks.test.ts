@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from 'shared-session/sqlite';
 import { scriptSources, startExpressSite } from '../helpers/express-site.ts';
 import { Purpose } from '../../src/core/token.ts';
+import { loginOn, logoutOn, whoami } from '../helpers/demo-client.ts';
 import { Client, NAVIGATION_HEADERS } from '../helpers/http.ts';
 import { sealer } from '../helpers/push.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -29,24 +30,8 @@ describe('attacks on the sharing protocol', () => {
   });
   after(() => pair.stop());
 
-  interface Whoami {
-    user: string | null;
-    sessionId: string | null;
-    cart: string[];
-  }
-  const whoami = async (client: Client, origin: string): Promise<Whoami> => {
-    const { user, sessionId, cart } = JSON.parse((await client.fetch(`${origin}/whoami`)).body) as Whoami;
-    return { user, sessionId, cart };
-  };
-  const login = async (client: Client, origin: string, user: string): Promise<void> => {
-    await client.navigate(`${origin}/`);
-    assert.equal((await client.post(`${origin}/login`, { username: user, password: `${user}-password` })).status, 303);
-    await client.navigate(`${origin}/`);
-  };
-  const logout = async (client: Client, origin: string): Promise<void> => {
-    assert.equal((await client.post(`${origin}/logout`, {})).status, 303);
-    await client.navigate(`${origin}/`);
-  };
+  const login = async (client: Client, origin: string, user: string): Promise<void> => void (await loginOn(client, origin, user));
+  const logout = logoutOn;
   /** A browser elsewhere holding copies of `origins`' cookies from `from`, as they are now. */
   const copyOf = (from: Client, origins: readonly string[]): Client => {
     const thief = new Client();

@@ -15,9 +15,12 @@ export interface CoreCookieNames {
   readonly voucher: string;
 }
 
+/** The voucher cookie's name without the `__Host-` prefix: enough to tell whether a Cookie header may carry one. */
+export const VOUCHER_COOKIE = 'shared-session.voucher';
+
 export function cookieNames(site: Site): CoreCookieNames {
   const prefix = site.secure ? '__Host-' : '';
-  return { link: `${prefix}shared-session.link`, hopPrefix: `${prefix}shared-session.hop.`, voucher: `${prefix}shared-session.voucher` };
+  return { link: `${prefix}shared-session.link`, hopPrefix: `${prefix}shared-session.hop.`, voucher: `${prefix}${VOUCHER_COOKIE}` };
 }
 
 /** The request's cookies, parsed once. */

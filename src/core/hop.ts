@@ -208,14 +208,11 @@ export async function answerQuery<Raw>(
   search: URLSearchParams,
 ): Promise<Reply> {
   const { config } = ctx;
-  const refuse = (reason: RejectReason, back: Site | undefined): Reply => {
-    ctx.rejected(facts, 'hop', reason, here);
-    // An authentic query names the site the visitor came from: a refusal sends them back
-    // there; otherwise (another secret, mid-rotation) on to this site's home page.
-    return refusal(reason, withSkipMarker(back ? `${back.origin}/` : '/'));
-  };
   const opened = openQuery(config, search.get('q') ?? '', here);
-  if (!opened.ok) return refuse(opened.reason, opened.source);
+  if (!opened.ok) {
+    ctx.rejected(facts, 'hop', opened.reason, here);
+    return refusal(opened.reason, queryRefusalTarget(config, search, here));
+  }
   ctx.noteKeyIndex(opened.keyIndex);
   const query = opened.message;
   const via = query.via.includes(here.noteId) ? query.via : [...query.via, here.noteId];
@@ -233,6 +230,17 @@ export async function answerQuery<Raw>(
   // session, when it has one: that is then the browser's session).
   const first = await ownState(ctx, here, session, undefined);
   return answer(config, here, query, first.key, first.sid, first.cookies);
+}
+
+/**
+ * Where a refused query sends the visitor: back to the site that asked, when the query is
+ * authentic and names a configured site; otherwise (another secret, mid-rotation) on to
+ * this site's home page. Always with the marker that stops another hop.
+ */
+export function queryRefusalTarget(config: Config, search: URLSearchParams, here: Site): string {
+  const opened = openQuery(config, search.get('q') ?? '', here);
+  const back = opened.ok ? opened.message.source : opened.source;
+  return withSkipMarker(back ? `${back.origin}/` : '/');
 }
 
 function answer(config: Config, here: Site, query: QueryMessage, key: string, sid: string, cookies: readonly string[]): Reply {

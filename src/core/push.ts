@@ -5,7 +5,7 @@ import { applyConfirmation } from './link.ts';
 import { linkCookie } from './link-cookie.ts';
 import { scriptTag } from './loader.ts';
 import { VOUCHER_LIFETIME_MS, claimTtl, openPush, openVoucher, sealPush, sealVoucher } from './messages.ts';
-import { acceptsThirdPartyCookies, isCrossSiteScriptLoad } from './navigation.ts';
+import { acceptsThirdPartyCookies } from './navigation.ts';
 import { holder, readNote, recordedAll, withHolder, writeNote } from './note.ts';
 import type { Config } from './options.ts';
 import { randomId } from './random.ts';
@@ -68,10 +68,10 @@ export async function mintLoader<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw
 }
 
 /**
- * `GET {basePath}/{token}.js` on the receiving site. Checks, in order: that a cross-site
- * `<script>` asks (Fetch Metadata), the token (size, encoding, version, authentication),
- * its destination, source and age, the loading page (Referer), and single use; then sets
- * the voucher. Refusals set nothing.
+ * `GET {basePath}/{token}.js` on the receiving site, once the façade checked that a
+ * cross-site `<script>` asks (Fetch Metadata). Checks, in order: the token (size,
+ * encoding, version, authentication), its destination, source and age, the loading page
+ * (Referer), and single use; then sets the voucher. Refusals set nothing.
  */
 export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw>, here: Site, session: SessionPort, token: string): Promise<Reply> {
   const { config } = ctx;
@@ -79,7 +79,6 @@ export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Ra
     ctx.rejected(facts, 'push', reason, here);
     return scriptReply({ refused: reason });
   };
-  if (!isCrossSiteScriptLoad(facts)) return refuse('NOT_A_SCRIPT_LOAD');
   const opened = openPush(config, token, here);
   if (!opened.ok) return refuse(opened.reason);
   const push = opened.message;

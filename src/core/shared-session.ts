@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Context } from './context.ts';
 import { PRIVATE_RESPONSE_HEADERS, type Handled, type Reply, type RequestFacts, type SessionPort } from './contract.ts';
-import { requestCookies } from './cookies.ts';
+import { VOUCHER_COOKIE, requestCookies, voucherCookie } from './cookies.ts';
 import { isStoreFailure, storeFailure } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
-import { answerQuery, finishHop, refusal, startHop } from './hop.ts';
+import { answerQuery, finishHop, queryRefusalTarget, refusal, startHop } from './hop.ts';
 import { isSteady, syncPageLoad } from './link.ts';
-import { isTopLevelNavigation, mayBeNavigation } from './navigation.ts';
+import { isCrossSiteScriptLoad, isTopLevelNavigation, mayBeNavigation } from './navigation.ts';
 import { resolveOptions, type Config, type SharedSessionOptions } from './options.ts';
 import { mintLoader, receivePush, takeVoucher } from './push.ts';
 import { REJECT_STATUS, type RejectReason } from './reasons.ts';
@@ -95,16 +95,19 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     const refuse = (reason: RejectReason, site: Site | undefined): Handled => {
       this.rejected(facts, mechanism, reason, site);
       if (mechanism === 'push') return { kind: 'reply', reply: scriptReply({ refused: reason }) };
-      // A hop step on a configured site continues to its home page; a Host that is not one
-      // of the sites gets no page that sends the visitor anywhere.
-      return { kind: 'reply', reply: site ? refusal(reason, withSkipMarker('/')) : textReply(reason) };
+      // A Host that is not one of the sites gets no page that sends the visitor anywhere;
+      // a refused step of a hop continues: a query back to the site that asked, a return to
+      // this site's home page.
+      if (!site) return { kind: 'reply', reply: textReply(reason) };
+      const continueTo = route === 'hop' ? queryRefusalTarget(this.config, new URLSearchParams(facts.search), site) : withSkipMarker('/');
+      return { kind: 'reply', reply: refusal(reason, continueTo) };
     };
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) return refuse(lookup.reason, undefined);
     const here = lookup.site;
     // Only GET runs a step: a HEAD (a link checker, a proxy) must never use up a single-use token.
     if (facts.method !== 'GET') return refuse('METHOD_NOT_ALLOWED', here);
-    if (route !== 'push' && !mayBeNavigation(facts)) return refuse('NOT_A_NAVIGATION', here);
+    if (route === 'push' ? !isCrossSiteScriptLoad(facts) : !mayBeNavigation(facts)) return refuse(route === 'push' ? 'NOT_A_SCRIPT_LOAD' : 'NOT_A_NAVIGATION', here);
     if (!session) return refuse('STORE_UNAVAILABLE', here);
     const ctx = this.#context;
     try {
@@ -149,8 +152,9 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) return PASS;
     const here = lookup.site;
-    // The steady state: a linked session this site holds. Nothing to read, nothing to send.
-    if (config.hop && isSteady(session, here)) return PASS;
+    // The steady state: a linked session this site holds. Nothing to read, nothing to send;
+    // but a voucher that arrived meanwhile is moot, and a bearer cookie is not left to linger.
+    if (config.hop && isSteady(session, here)) return facts.header('cookie')?.includes(VOUCHER_COOKIE) ? passWith([voucherCookie(here, '', 0)]) : PASS;
     const ctx = this.#context;
     const cookies = requestCookies(facts);
     const sent: string[] = [];

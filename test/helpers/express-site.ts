@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import session, { type SessionOptions, type Store } from 'express-session';
 import { createServer, type Server } from 'node:http';
 import { sharedSession, type ExpressSharedSessionOptions, type SharedSessionMiddleware } from 'shared-session/express';
+import { Client, type Response } from './http.ts';
 import { SHARED_SECRET, SESSION_SECRET } from './sites.ts';
 
 declare module 'express-session' {
@@ -37,6 +38,23 @@ export interface ExpressSiteOptions {
 /** Pull the `<script src>` URLs of a loader out of a page. */
 export function scriptSources(html: string): string[] {
   return [...html.matchAll(/<script src="([^"]+)"/g)].map((match) => (match[1] as string).replaceAll('&amp;', '&'));
+}
+
+/**
+ * A visitor with a cart on `origin` whose session is linked: the loader mints only for a
+ * session in an epoch, which a top-level page load after the session exists gives it (the
+ * first page load of an unknown browser hops along the chain and back first).
+ */
+export async function linkedVisitor(origin: string, item = 'tea'): Promise<Client> {
+  const visitor = new Client();
+  await visitor.fetch(`${origin}/add?item=${item}`);
+  await visitor.navigate(`${origin}/`);
+  return visitor;
+}
+
+/** The page a top-level navigation ends on, after any hop. */
+export async function pageOf(visitor: Client, url: string): Promise<Response> {
+  return (await visitor.navigate(url)).at(-1)!;
 }
 
 /** A real Express app with express-session and shared-session, listening on the origin's port on 127.0.0.1. */

@@ -7,7 +7,10 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from 'shared-session/sqlite';
 import { scriptSources, startExpressSite } from '../helpers/express-site.ts';
+import { Purpose } from '../../src/core/token.ts';
+import { loginOn, logoutOn, whoami } from '../helpers/demo-client.ts';
 import { Client, NAVIGATION_HEADERS } from '../helpers/http.ts';
+import { sealer } from '../helpers/push.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startDemoPair, type DemoPair } from '../helpers/sites.ts';
 
@@ -27,24 +30,8 @@ describe('attacks on the sharing protocol', () => {
   });
   after(() => pair.stop());
 
-  interface Whoami {
-    user: string | null;
-    sessionId: string | null;
-    cart: string[];
-  }
-  const whoami = async (client: Client, origin: string): Promise<Whoami> => {
-    const { user, sessionId, cart } = JSON.parse((await client.fetch(`${origin}/whoami`)).body) as Whoami;
-    return { user, sessionId, cart };
-  };
-  const login = async (client: Client, origin: string, user: string): Promise<void> => {
-    await client.navigate(`${origin}/`);
-    assert.equal((await client.post(`${origin}/login`, { username: user, password: `${user}-password` })).status, 303);
-    await client.navigate(`${origin}/`);
-  };
-  const logout = async (client: Client, origin: string): Promise<void> => {
-    assert.equal((await client.post(`${origin}/logout`, {})).status, 303);
-    await client.navigate(`${origin}/`);
-  };
+  const login = async (client: Client, origin: string, user: string): Promise<void> => void (await loginOn(client, origin, user));
+  const logout = logoutOn;
   /** A browser elsewhere holding copies of `origins`' cookies from `from`, as they are now. */
   const copyOf = (from: Client, origins: readonly string[]): Client => {
     const thief = new Client();
@@ -224,6 +211,19 @@ describe('attacks on the sharing protocol', () => {
   });
 
   describe('6. the smaller findings', () => {
+    it('a voucher that reaches a site already holding the session does not linger: the next page deletes it', async () => {
+      const visitor = new Client();
+      await login(visitor, shop, 'alice');
+      await visitor.navigate(`${blog}/`);
+      const { sessionId } = await whoami(visitor, blog);
+      visitor.cookies(blog).set('shared-session.voucher', sealer.seal(Purpose.voucher, { src: shop, dst: blog, iat: Date.now(), sid: sessionId }));
+      const page = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
+      assert.equal(page.status, 200);
+      const spent = page.setCookies.find((cookie) => cookie.name === 'shared-session.voucher');
+      assert.ok(spent && spent.maxAge === 0, 'the voucher is deleted');
+      assert.equal(visitor.cookies(blog).has('shared-session.voucher'), false);
+    });
+
     it('a page that sets the link cookie is never cached for another visitor', async () => {
       const visitor = new Client();
       const steps = await visitor.navigate(`${blog}/`);

@@ -6,16 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import type { WarningEvent } from 'shared-session';
-import { deriveKeys } from '../../src/core/keys.ts';
-import { Purpose, Sealer } from '../../src/core/token.ts';
+import type { RejectedEvent, WarningEvent } from 'shared-session';
 import { startExpressSite } from '../helpers/express-site.ts';
-import { Client } from '../helpers/http.ts';
+import { Client, NAVIGATION_HEADERS } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
+import { craftPush, scriptLoad } from '../helpers/push.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
-import { SHARED_SECRET, startSite, type SiteProcess } from '../helpers/sites.ts';
-
-const sealer = new Sealer(deriveKeys(SHARED_SECRET));
+import { startSite, type SiteProcess } from '../helpers/sites.ts';
 
 describe('a connect store users already have: connect-redis', () => {
   let redis: RedisServer;
@@ -64,15 +61,22 @@ describe('a connect store users already have: connect-redis', () => {
     const store = new ConnectRedisStore({ client, prefix: 'warn:' });
     const site = await startExpressSite({ origin: origins[1]!, sites: origins, store, shared: { hubProbe: false } });
     const warnings: WarningEvent[] = [];
+    const rejected: RejectedEvent[] = [];
     site.shared.on('warning', (event) => warnings.push(event));
+    site.shared.on('rejected', (event) => rejected.push(event));
     try {
       // connect-redis 10's methods return promises (the callback is optional).
       await store.set('shared-one', { cookie: { maxAge: 60_000 } as never, cart: ['tea'] } as never);
       // The first use of the sharing store, a valid push, says where token ids are kept.
-      const token = sealer.seal(Purpose.push, { sid: 'shared-one', src: origins[0], dst: origins[1], iat: Date.now(), jti: 'connect-1' });
-      const push = (visitor: Client) => visitor.fetch(`${origins[1]}/shared-session/${token}.js`, { headers: { referer: `${origins[0]}/` } });
-      assert.equal((await push(new Client())).headers['shared-session-reason'], 'ADOPTED');
-      assert.equal((await push(new Client())).headers['shared-session-reason'], 'TOKEN_REPLAYED', 'single use within the process');
+      const token = craftPush(origins[0]!, origins[1]!, 'shared-one');
+      const push = (visitor: Client) => visitor.fetch(`${origins[1]}/shared-session/${token}.js`, { headers: scriptLoad(origins[0]!) });
+      const visitor = new Client();
+      assert.equal((await push(visitor)).headers['shared-session-reason'], 'ACCEPTED');
+      assert.equal((await push(new Client())).headers['shared-session-reason'], 'TOKEN_REFUSED', 'single use within the process');
+      assert.deepEqual(rejected.map((event) => event.reason), ['TOKEN_REPLAYED']);
+      // The voucher's page load finds the session in connect-redis and adopts it.
+      await visitor.fetch(`${origins[1]}/`, { headers: NAVIGATION_HEADERS });
+      assert.deepEqual(JSON.parse((await visitor.fetch(`${origins[1]}/whoami`)).body), { id: 'shared-one', cart: ['tea'] });
       assert.deepEqual(
         warnings.map((warning) => warning.code),
         ['MEMORY_SHARING_STORE'],

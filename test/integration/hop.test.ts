@@ -2,18 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deriveKeys } from '../../src/core/keys.ts';
 import { Purpose, Sealer } from '../../src/core/token.ts';
+import { loginOn, paths, whoami } from '../helpers/demo-client.ts';
 import { Client, NAVIGATION_HEADERS, type Step } from '../helpers/http.ts';
 import { SHARED_SECRET, startDemoPair, startSite, type DemoPair } from '../helpers/sites.ts';
 
 const sealer = new Sealer(deriveKeys(SHARED_SECRET));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const HOP = ['/', '/shared-session/hop', '/shared-session/hop/return', '/'];
-
-interface Whoami {
-  user: string | null;
-  sessionId: string | null;
-  cart: string[];
-}
 
 describe('the top-level hop between two processes over one store', () => {
   let pair: DemoPair;
@@ -26,17 +21,10 @@ describe('the top-level hop between two processes over one store', () => {
   });
   after(() => pair.stop());
 
-  /** Who the site says the visitor is (without the site's own name, to compare sites). */
-  const whoami = async (client: Client, origin: string): Promise<Whoami> => {
-    const { user, sessionId, cart } = JSON.parse((await client.fetch(`${origin}/whoami`)).body) as Whoami;
-    return { user, sessionId, cart };
-  };
   const login = async (client: Client, origin: string, user: string): Promise<void> => {
-    await client.navigate(`${origin}/`);
-    assert.equal((await client.post(`${origin}/login`, { username: user, password: `${user}-password` })).status, 303);
-    assert.deepEqual(urls(await client.navigate(`${origin}/`)), ['/'], 'a login needs no redirect on its own site');
+    assert.deepEqual(urls(await loginOn(client, origin, user)), ['/'], 'a login needs no redirect on its own site');
   };
-  const urls = (steps: Step[]) => steps.map((step) => new URL(step.url).pathname);
+  const urls = paths;
   const hosts = (steps: Step[]) => steps.map((step) => new URL(step.url).origin);
   const logged = async (site: 'shop' | 'blog', reason: string): Promise<void> => {
     const output = pair[site].output;

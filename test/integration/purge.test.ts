@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
+import { loginOn, logoutOn, whoami } from '../helpers/demo-client.ts';
 import { Client, type Step } from '../helpers/http.ts';
 import { startDemoSites, type DemoSites } from '../helpers/sites.ts';
 
@@ -22,19 +23,11 @@ describe('sharing survives a purge of the hub’s cookies', () => {
   });
   after(() => demo.stop());
 
-  const user = async (client: Client, origin: string): Promise<string | null> => (JSON.parse((await client.fetch(`${origin}/whoami`)).body) as { user: string | null }).user;
-  const session = async (client: Client, origin: string): Promise<string | null> =>
-    (JSON.parse((await client.fetch(`${origin}/whoami`)).body) as { sessionId: string | null }).sessionId;
+  const user = async (client: Client, origin: string): Promise<string | null> => (await whoami(client, origin)).user;
+  const session = async (client: Client, origin: string): Promise<string | null> => (await whoami(client, origin)).sessionId;
   const visit = (client: Client, origin: string): Promise<Step[]> => client.navigate(`${origin}/`);
-  const login = async (client: Client, origin: string, name: string): Promise<void> => {
-    await visit(client, origin);
-    assert.equal((await client.post(`${origin}/login`, { username: name, password: `${name}-password` })).status, 303);
-    await visit(client, origin);
-  };
-  const logout = async (client: Client, origin: string): Promise<void> => {
-    assert.equal((await client.post(`${origin}/logout`, {})).status, 303);
-    await visit(client, origin);
-  };
+  const login = async (client: Client, origin: string, name: string): Promise<void> => void (await loginOn(client, origin, name));
+  const logout = logoutOn;
   const purgeHub = (client: Client): void => client.cookies(shop).clear();
   /** Live sessions in the store that belong to a logged-in user. */
   const liveLogins = (): string[] => {

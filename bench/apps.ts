@@ -18,6 +18,9 @@ import { newLinkKey } from '../src/core/link-cookie.ts';
 import { EMPTY_NOTE, NOTE_KEY, noteIdOf, withHolder, writeNote, type Note } from '../src/core/note.ts';
 
 export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
+/** The two sites of the hop, the row counts and the store calls: the hub first. */
+export const HUB = 'http://hub.localhost:1';
+export const SITE = 'http://site.localhost:2';
 /** express-session's cookie name in every bench app. */
 export const SESSION_COOKIE = 'bench.sid';
 

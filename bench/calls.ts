@@ -12,9 +12,9 @@ import type { Express } from 'express';
 import type { Store } from 'express-session';
 import { sharedSession } from 'shared-session/express';
 import { SqliteStore } from 'shared-session/sqlite';
-import { scriptSources } from '../test/helpers/express-site.ts';
-import { Client, SCRIPT_LOAD_HEADERS } from '../test/helpers/http.ts';
-import { benchApp, serve } from './apps.ts';
+import { Client } from '../test/helpers/http.ts';
+import { benchApp, HUB, serve, SITE, type Served } from './apps.ts';
+import { knownToHub, loginOnHub } from './hop.ts';
 import { fmt } from './stats.ts';
 
 /** The store methods a request may call: express-session's, then the sharing store's. */
@@ -27,8 +27,6 @@ export interface CallsPerRequest {
   readonly perRequest: Calls;
 }
 
-const HUB = 'http://hub.localhost:1';
-const SITE = 'http://site.localhost:2';
 const PLAIN = 'http://plain.localhost:3';
 
 /** `store`, with every call of `CALLS` counted into `calls` (methods run on the store itself: it has private fields). */
@@ -49,34 +47,39 @@ function counting(store: SqliteStore, calls: Calls): Store {
 interface Case {
   readonly name: string;
   /** A browser made ready for the counted navigation (setup, not counted). */
-  prepare(browser: Client): Promise<void>;
+  prepare(balance: Served['balance']): Promise<Client>;
   /** The counted navigation (all its redirects). */
   readonly url: string;
   readonly redirects: number;
 }
 
+/** A new browser that loaded `url` once (`navigate`: as a top-level navigation, its redirects followed). */
+async function visited(balance: Served['balance'], url: string, navigate = false): Promise<Client> {
+  const browser = new Client({ balance });
+  await (navigate ? browser.navigate(url) : browser.fetch(url));
+  return browser;
+}
+
+/** A browser both sites hold the session of, logged in on the hub since (`push`: the push scripts of the hub's page loaded). */
+async function loggedInOnHub(balance: Served['balance'], push: boolean): Promise<Client> {
+  const browser = await knownToHub(balance);
+  await browser.navigate(`${SITE}/page`);
+  await loginOnHub(browser, push);
+  return browser;
+}
+
 const CASES: readonly Case[] = [
-  { name: 'express-session alone: a page with a session (baseline)', prepare: (b) => b.fetch(`${PLAIN}/setup`).then(() => undefined), url: `${PLAIN}/page`, redirects: 0 },
+  { name: 'express-session alone: a page with a session (baseline)', prepare: (balance) => visited(balance, `${PLAIN}/setup`), url: `${PLAIN}/page`, redirects: 0 },
   {
     name: 'browser page load, steady state (the session unchanged since this site agreed)',
-    prepare: (b) => b.fetch(`${HUB}/setup?held=all`).then(() => undefined),
+    prepare: (balance) => visited(balance, `${HUB}/setup?held=all`),
     url: `${HUB}/page`,
     redirects: 0,
   },
-  { name: 'browser page load, no session, browser known', prepare: (b) => b.navigate(`${SITE}/page`).then(() => undefined), url: `${SITE}/page`, redirects: 0 },
-  { name: 'a login on the other site, then this site’s page: the whole navigation, its hop included', prepare: (b) => loggedInOnHub(b, false), url: `${SITE}/page`, redirects: 3 },
-  { name: 'the same, the push voucher of the login’s page accepted before', prepare: (b) => loggedInOnHub(b, true), url: `${SITE}/page`, redirects: 0 },
+  { name: 'browser page load, no session, browser known', prepare: (balance) => visited(balance, `${SITE}/page`, true), url: `${SITE}/page`, redirects: 0 },
+  { name: 'a login on the other site, then this site’s page: the whole navigation, its hop included', prepare: (balance) => loggedInOnHub(balance, false), url: `${SITE}/page`, redirects: 3 },
+  { name: 'the same, the push voucher of the login’s page accepted before', prepare: (balance) => loggedInOnHub(balance, true), url: `${SITE}/page`, redirects: 0 },
 ];
-
-/** Both sites hold the browser's session; then a login on the hub and its page (whose push scripts are loaded when `push`). */
-async function loggedInOnHub(browser: Client, push: boolean): Promise<void> {
-  await browser.fetch(`${HUB}/setup?held=none`);
-  await browser.navigate(`${HUB}/page`);
-  await browser.navigate(`${SITE}/page`);
-  await browser.post(`${HUB}/login`, {});
-  const page = (await browser.navigate(`${HUB}/page`)).at(-1)!;
-  if (push) for (const source of scriptSources(page.body)) await browser.fetch(source, { headers: { ...SCRIPT_LOAD_HEADERS, referer: `${HUB}/` } });
-}
 
 /** Store calls per request of each case, on SQLite. */
 export async function storeCalls(options: { quick: boolean; secret: string }): Promise<CallsPerRequest[]> {
@@ -91,8 +94,8 @@ export async function storeCalls(options: { quick: boolean; secret: string }): P
   try {
     const n = options.quick ? 5 : 100;
     for (const c of CASES) {
-      const browsers = Array.from({ length: n }, () => new Client({ balance }));
-      for (const browser of browsers) await c.prepare(browser);
+      const browsers: Client[] = [];
+      for (let i = 0; i < n; i++) browsers.push(await c.prepare(balance));
       for (const name of CALLS) calls[name] = 0;
       for (const browser of browsers) {
         const steps = await browser.navigate(c.url);

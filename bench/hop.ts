@@ -11,12 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { scriptSources } from '../test/helpers/express-site.ts';
-import { Client, SCRIPT_LOAD_HEADERS, type Step } from '../test/helpers/http.ts';
+import { Client, type Step } from '../test/helpers/http.ts';
+import { scriptLoad } from '../test/helpers/push.ts';
+import { HUB, SITE } from './apps.ts';
 import type { Row, Run } from './load.ts';
 import { median } from './stats.ts';
 
-const HUB = 'http://hub.localhost:1';
-const SITE = 'http://site.localhost:2';
 
 /** One timed navigation: its milliseconds, and its redirects as "3 redirects (2 to another site)". */
 interface Timed {
@@ -41,7 +41,7 @@ async function sessionAt(client: Client, origin: string): Promise<string | null>
 }
 
 /** A new browser whose session the hub linked: it has a cart on the hub, and loaded one page there. */
-async function knownToHub(balance: Record<string, readonly number[]>): Promise<Client> {
+export async function knownToHub(balance: Readonly<Record<string, readonly number[]>>): Promise<Client> {
   const browser = new Client({ balance });
   await browser.fetch(`${HUB}/setup?held=none`);
   await browser.navigate(`${HUB}/page`);
@@ -49,13 +49,13 @@ async function knownToHub(balance: Record<string, readonly number[]>): Promise<C
 }
 
 /** Log in on the hub and load the page the login redirects to; `push`: load its scripts as Chromium does. */
-async function loginOnHub(browser: Client, push: boolean): Promise<Timed> {
+export async function loginOnHub(browser: Client, push: boolean): Promise<Timed> {
   assert.equal((await browser.post(`${HUB}/login`, {})).status, 303);
   const page = await timed(browser, `${HUB}/page`);
   if (push) {
     const sources = scriptSources(page.steps.at(-1)!.body);
     assert.equal(sources.length, 1, 'the hub’s page after the login pushes to the other site');
-    for (const source of sources) assert.equal((await browser.fetch(source, { headers: { ...SCRIPT_LOAD_HEADERS, referer: `${HUB}/` } })).headers['shared-session-reason'], 'ACCEPTED');
+    for (const source of sources) assert.equal((await browser.fetch(source, { headers: scriptLoad(HUB) })).headers['shared-session-reason'], 'ACCEPTED');
   }
   return page;
 }

@@ -6,7 +6,8 @@
 import { deriveKeys } from '../src/core/keys.ts';
 import { randomId } from '../src/core/random.ts';
 import { Purpose, Sealer } from '../src/core/token.ts';
-import { Client, NAVIGATION_HEADERS, SCRIPT_LOAD_HEADERS } from '../test/helpers/http.ts';
+import { Client, NAVIGATION_HEADERS } from '../test/helpers/http.ts';
+import { scriptLoad } from '../test/helpers/push.ts';
 import { SESSION_COOKIE } from './apps.ts';
 import { pairs, type Load, type Row, type Run, type Variant } from './load.ts';
 
@@ -83,7 +84,7 @@ export async function pushCase(run: Run, secret: string): Promise<Row[]> {
   const token = (): string => sealer.seal(Purpose.push, { sid: id, src: source, dst: destination, iat: Date.now(), jti: randomId() });
   const forged = Buffer.from(token(), 'base64url');
   forged[40] = (forged[40] as number) ^ 1;
-  const headers = { ...SCRIPT_LOAD_HEADERS, referer: `${source}/` };
+  const headers = scriptLoad(source);
   return pairs(run, 'Script endpoint', 'bare route: one claim (the store’s claimOnce) and a Set-Cookie as long as the voucher (baseline)', { port, host, path: '/bare', expectStatus: 200 }, [
     {
       name: 'script endpoint, fresh valid tokens: Fetch Metadata and Referer checked, token opened, its id claimed, the voucher set',

@@ -14,16 +14,15 @@ import type { Store } from 'express-session';
 import { sharedSession } from 'shared-session/express';
 import { createDemoApp } from '../demo/app.ts';
 import { scriptSources } from '../test/helpers/express-site.ts';
-import { Client, NAVIGATION_HEADERS, SCRIPT_LOAD_HEADERS, type Response } from '../test/helpers/http.ts';
-import { benchApp, serve, SESSION_COOKIE, SESSION_SECRET } from './apps.ts';
+import { Client, NAVIGATION_HEADERS, type Response } from '../test/helpers/http.ts';
+import { scriptLoad } from '../test/helpers/push.ts';
+import { benchApp, HUB, serve, SESSION_COOKIE, SESSION_SECRET, SITE } from './apps.ts';
 import { COUNTED, difference, storages, type Counts, type Storage } from './counts.ts';
 import { fmt } from './stats.ts';
 
 /** The shortest life of a claim (a hop's answer: 10 s and twice the default clock skew). */
 const SHORTEST_CLAIM_SECONDS = 20;
 
-const HUB = 'http://hub.localhost:1';
-const SITE = 'http://site.localhost:2';
 const DEMO = 'http://demo.localhost:3';
 
 /** One kind of request on one store: what the storage gained, and per 1,000 requests. */
@@ -98,7 +97,7 @@ const KINDS: readonly Kind[] = [
         }),
       );
       return sources.flat().map((source) => async () => {
-        const response = await sites.bare.fetch(source, { headers: { ...SCRIPT_LOAD_HEADERS, referer: `${HUB}/` } });
+        const response = await sites.bare.fetch(source, { headers: scriptLoad(HUB) });
         settled(response, 200, 'a push');
         assert.equal(response.headers['shared-session-reason'], 'ACCEPTED');
       });

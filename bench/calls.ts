@@ -53,10 +53,11 @@ interface Case {
   readonly redirects: number;
 }
 
-/** A new browser that loaded `url` once (`navigate`: as a top-level navigation, its redirects followed). */
-async function visited(balance: Served['balance'], url: string, navigate = false): Promise<Client> {
+/** A new browser that fetched `setup` (a session), then navigated to `page` once: a browser that site knows. */
+async function visited(balance: Served['balance'], setup: string | undefined, page?: string): Promise<Client> {
   const browser = new Client({ balance });
-  await (navigate ? browser.navigate(url) : browser.fetch(url));
+  if (setup !== undefined) await browser.fetch(setup);
+  if (page !== undefined) await browser.navigate(page);
   return browser;
 }
 
@@ -69,14 +70,14 @@ async function loggedInOnHub(balance: Served['balance'], push: boolean): Promise
 }
 
 const CASES: readonly Case[] = [
-  { name: 'express-session alone: a page with a session (baseline)', prepare: (balance) => visited(balance, `${PLAIN}/setup`), url: `${PLAIN}/page`, redirects: 0 },
+  { name: 'express-session alone: a page with a session (baseline)', prepare: (balance) => visited(balance, `${PLAIN}/setup`, `${PLAIN}/page`), url: `${PLAIN}/page`, redirects: 0 },
   {
     name: 'browser page load, steady state (the session unchanged since this site agreed)',
-    prepare: (balance) => visited(balance, `${HUB}/setup?held=all`),
+    prepare: (balance) => visited(balance, `${HUB}/setup?held=all`, `${HUB}/page`),
     url: `${HUB}/page`,
     redirects: 0,
   },
-  { name: 'browser page load, no session, browser known', prepare: (balance) => visited(balance, `${SITE}/page`, true), url: `${SITE}/page`, redirects: 0 },
+  { name: 'browser page load, no session, browser known', prepare: (balance) => visited(balance, undefined, `${SITE}/page`), url: `${SITE}/page`, redirects: 0 },
   { name: 'a login on the other site, then this site’s page: the whole navigation, its hop included', prepare: (balance) => loggedInOnHub(balance, false), url: `${SITE}/page`, redirects: 3 },
   { name: 'the same, the push voucher of the login’s page accepted before', prepare: (balance) => loggedInOnHub(balance, true), url: `${SITE}/page`, redirects: 0 },
 ];

@@ -8,7 +8,6 @@ import { randomId } from '../src/core/random.ts';
 import { Purpose, Sealer } from '../src/core/token.ts';
 import { Client, NAVIGATION_HEADERS } from '../test/helpers/http.ts';
 import { scriptLoad } from '../test/helpers/push.ts';
-import { SESSION_COOKIE } from './apps.ts';
 import { pairs, type Load, type Row, type Run, type Variant } from './load.ts';
 
 const HOST = 'bench.localhost:1';
@@ -30,9 +29,11 @@ export async function pageCase(run: Run, secret: string): Promise<Row[]> {
       // A browser this site knows (its link cookie names an epoch), without a session.
       return `shared-session.link=${sealer.seal(Purpose.link, { k: randomId(16), s: '', t: Math.floor(Date.now() / 1000) })}`;
     }
+    // A browser that site knows: its session, then one page load (whatever cookies it sets, kept).
     const client = new Client({ balance: { [HOST]: [run.ports[c.variant]!] } });
     await client.fetch(`http://${HOST}/setup?held=${c.held}`);
-    return `${SESSION_COOKIE}=${client.cookies(`http://${HOST}`).get(SESSION_COOKIE)}`;
+    await client.navigate(`http://${HOST}/page?loader=0`);
+    return [...client.cookies(`http://${HOST}`)].map(([name, value]) => `${name}=${value}`).join('; ');
   };
   const variant = async (c: PageCase): Promise<Variant> => {
     const load: Load = { port: run.ports[c.variant]!, host: HOST, path: c.path ?? '/page', headers: { ...NAVIGATION_HEADERS, cookie: await cookieFor(c) }, expectStatus: 200 };

@@ -7,6 +7,8 @@
  * The server runs in its own process (bench/server.ts); this process is the load
  * generator (autocannon). Cases run interleaved, A/B/A/B, round after round; the table
  * gives medians with min–max over rounds, and each ratio is computed within its round.
+ * Then two counts, not timed: rows written per 1,000 anonymous requests on every store
+ * (bench/rows.ts), and store calls per page load (bench/calls.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,8 +87,6 @@ function table(): string {
 const dir = mkdtempSync(join(tmpdir(), 'shared-session-bench-'));
 const server = await startServer(dir);
 const run: Run = { quick, rounds, seconds, ports: server.ports };
-let written: Written[] = [];
-let calls: CallsPerRequest[] = [];
 try {
   if (wanted('token')) tokenCase();
   if (wanted('page')) rows.push(...(await pageCase(run, SECRET)));
@@ -97,9 +97,9 @@ try {
   server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-// Counts, not timings: once, after the timed cases, so that its stores never share the machine with them.
-if (wanted('rows')) written = await rowsWritten({ quick, secret: SECRET });
-if (wanted('calls')) calls = await storeCalls({ quick, secret: SECRET });
+// Counts, not timings: after the timed cases, so that their stores never share the machine with them.
+const written: Written[] = wanted('rows') ? await rowsWritten({ quick, secret: SECRET }) : [];
+const calls: CallsPerRequest[] = wanted('calls') ? await storeCalls({ quick, secret: SECRET }) : [];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 const rowsMarkdown = written.length ? `\n\n${rowsTable(written)}\n\nStored rows, keys or files counted before and after each kind's requests (long-lived: sessions, tombstones, link records; claims live seconds), normalised to 1,000 requests.` : '';

@@ -2,11 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context } from './context.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
 import { coreCookie, cookieNames } from './cookies.ts';
-import { applyConfirmation, changeHere, isSteady, type HopReason } from './link.ts';
-import { linkCookie, linkState, newLinkKey, openLinkCookie } from './link-cookie.ts';
+import { applyConfirmation, changeHere, isSteady, settleKeys, type HopReason } from './link.ts';
+import { linkCookie, linkState, newLinkKey, requestLinkCookie } from './link-cookie.ts';
 import { parseRecord } from './link-record.ts';
 import { escapeAttribute } from './loader.ts';
-import { claimTtl, openAnswer, openQuery, sealAnswer, sealQuery, type QueryMessage } from './messages.ts';
+import { MAX_RETURN_PATH, claimTtl, openAnswer, openQuery, sealAnswer, sealQuery, type QueryMessage } from './messages.ts';
 import { looksLikeBrowser } from './navigation.ts';
 import { readNote } from './note.ts';
 import type { Config } from './options.ts';
@@ -34,8 +34,6 @@ import { Purpose } from './token.ts';
  * on along the chain (the hub first, then the sites in order); the last one mints a key.
  */
 
-/** The longest page path (with query) that hops: its sealed state cookie stays under the 2 KB token limit. */
-const MAX_RETURN_PATH = 1024;
 
 const HOP_HEADERS = {
   'cache-control': 'no-store',
@@ -106,7 +104,7 @@ function openState(config: Config, value: string | undefined, now = Date.now()):
   if (!opened.ok) return undefined;
   const { st, ret, iat, why, to } = opened.payload;
   if (typeof st !== 'string' || typeof ret !== 'string' || typeof iat !== 'number' || typeof to !== 'string') return undefined;
-  if (why !== 'discover' && why !== 'confirm') return undefined;
+  if (why !== 'discover' && why !== 'confirm' && why !== 'change') return undefined;
   if (now - iat > config.timeoutMs || iat - now > config.skewMs) return undefined;
   return { st, ret, iat, why, to };
 }
@@ -149,14 +147,15 @@ export async function startHop<Raw>(
   const st = randomId(16);
   const iat = Date.now();
   const state = config.sealer.seal(Purpose.state, { st, ret: returnTo, iat, why, to: asked.origin });
-  const query = sealQuery(config, here, asked, { iat, hid, st, via: [here.noteId, asked.noteId] });
+  const query = sealQuery(config, here, asked, { iat, hid, st, ret: returnTo, via: [here.noteId, asked.noteId] });
   return redirect(hopUrl(config, asked, query), [coreCookie(here, `${names.hopPrefix}${hid}`, state, config.timeoutMs / 1000)]);
 }
 
 /** What this site can say about the browser, from its own cookies. */
 type Knowledge =
   | { readonly kind: 'answer'; readonly key: string; readonly sid: string; readonly cookies: readonly string[] }
-  | { readonly kind: 'forward'; readonly site: Site }
+  /** It knows the browser's key but not its session: another site may (`site` first, then the chain); else the key alone. */
+  | { readonly kind: 'behind'; readonly key: string; readonly site: Site | undefined }
   | { readonly kind: 'unknown' };
 
 async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, cookies: Readonly<Record<string, string | undefined>>): Promise<Knowledge> {
@@ -165,18 +164,24 @@ async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPo
   const id = session.isEmpty() ? '' : (session.id ?? '');
   // A session in an epoch, not superseded: that is the browser here.
   if (id !== '' && note.key !== undefined && !note.moved) return { kind: 'answer', key: note.key, sid: id, cookies: [] };
-  const known = openLinkCookie(config, cookies[cookieNames(here).link]);
+  const known = requestLinkCookie(config, here, cookies);
   if (!known) return { kind: 'unknown' };
   const record = parseRecord(await ctx.sharing(session).readLink(known.key));
   if (record?.kind === 'moved') {
     const next = config.sites.forOrigin(record.site);
-    if (next && next !== here) return { kind: 'forward', site: next };
+    if (next && next !== here) return { kind: 'behind', key: known.key, site: next };
     // Ended here, but not in this browser: a copy of these cookies made that change (see link.ts).
     return ownState(ctx, here, session, undefined);
   }
   // A session of this site's own that the link has not seen yet is a change here (as on a page load).
   if (id !== '' && note.key === undefined && !(known.apart && known.sid === id)) {
     return ownState(ctx, here, session, { key: known.key, sid: record?.kind === 'current' ? record.sid : '' });
+  }
+  // The epoch has a session this site does not hold in this browser (its cookie expired, or
+  // it never adopted it): another site may, the one that started the epoch first.
+  if (record?.kind === 'current' && record.sid !== id) {
+    const starter = config.sites.forOrigin(record.site);
+    return { kind: 'behind', key: known.key, site: starter && starter !== here ? starter : undefined };
   }
   // No session of this epoch here to give: the key alone; the asking site learns the
   // epoch's session from whoever holds it when it moves.
@@ -186,11 +191,13 @@ async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPo
 /**
  * A new epoch of this site's own, for a browser this site is the first to know (the last
  * of a chain), or forked from a copy's change: the current session, if there is one, is
- * its session, and this site keeps the key.
+ * its session, and this site keeps the key. When another site ended `previous` first, the
+ * answer is that key alone: the asking site follows its move on its next page.
  */
 async function ownState<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, previous: { readonly key: string; readonly sid: string } | undefined): Promise<Extract<Knowledge, { kind: 'answer' }>> {
   const id = session.isEmpty() ? '' : (session.id ?? '');
   const key = id === '' ? newLinkKey() : await changeHere(ctx, here, session, previous);
+  if (key === undefined) return { kind: 'answer', key: (previous as { key: string }).key, sid: '', cookies: [] };
   return { kind: 'answer', key, sid: id, cookies: [linkCookie(ctx.config, here, linkState(key, id))] };
 }
 
@@ -219,13 +226,11 @@ export async function answerQuery<Raw>(
 
   const knowledge = await whatWeKnow(ctx, here, session, cookies);
   if (knowledge.kind === 'answer') return answer(config, here, query, knowledge.key, knowledge.sid, knowledge.cookies);
-  const next = knowledge.kind === 'forward' && !via.includes(knowledge.site.noteId) && (await ctx.health.isUp(knowledge.site)) ? knowledge.site : await nextInChain(ctx, via);
+  const preferred = knowledge.kind === 'behind' ? knowledge.site : undefined;
+  const next = preferred && !via.includes(preferred.noteId) && (await ctx.health.isUp(preferred)) ? preferred : await nextInChain(ctx, via);
   if (next) return redirect(hopUrl(config, next, sealQuery(config, query.source, next, { ...query, via: [...via, next.noteId] })), []);
-  if (knowledge.kind === 'forward') {
-    // Nobody further to ask: what this site has, which is the key it was behind on.
-    const known = openLinkCookie(config, cookies[cookieNames(here).link]);
-    if (known) return answer(config, here, query, known.key, '', []);
-  }
+  // Nobody further to ask: what this site has, which is the key it was behind on.
+  if (knowledge.kind === 'behind') return answer(config, here, query, knowledge.key, '', []);
   // Nobody knows this browser: a new one. This site keeps its first key (with its own
   // session, when it has one: that is then the browser's session).
   const first = await ownState(ctx, here, session, undefined);
@@ -244,7 +249,7 @@ export function queryRefusalTarget(config: Config, search: URLSearchParams, here
 }
 
 function answer(config: Config, here: Site, query: QueryMessage, key: string, sid: string, cookies: readonly string[]): Reply {
-  const sealed = sealAnswer(config, here, query.source, { iat: Date.now(), jti: randomId(), hid: query.hid, st: query.st, key, sid });
+  const sealed = sealAnswer(config, here, query.source, { iat: Date.now(), jti: randomId(), hid: query.hid, st: query.st, ret: query.ret, key, sid });
   return redirect(`${query.source.origin}${config.basePath}/hop/return?a=${sealed}`, cookies);
 }
 
@@ -270,6 +275,10 @@ export async function finishHop<Raw>(
   const opened = openAnswer(config, search.get('a') ?? '', here);
   if (!opened.ok) return refuse(opened.reason);
   const answer = opened.message;
+  // An authentic answer says which page the visitor asked for: a refusal for want of state
+  // (a browser that keeps no cookies) still takes them there, without another hop.
+  const asked = safeReturnPath(answer.ret, here.origin);
+  if (asked !== undefined) continueTo = withSkipMarker(asked);
   // RFC 9700 §4.5 and §2.1.1: an authorization code is consumed by its first presentation,
   // whatever follows. An answer refused below for want of state is gone, so whoever reads
   // its URL later (a log, a script on this origin) cannot complete it with their own state.
@@ -286,7 +295,18 @@ export async function finishHop<Raw>(
   continueTo = withSkipMarker(returnTo);
   ctx.noteKeyIndex(opened.keyIndex);
 
-  const link = await applyConfirmation(ctx, facts, here, session, { why: state.why, key: answer.key, sid: answer.sid, source: answer.source, mechanism: 'hop' });
+  let { key, sid } = answer;
+  if (state.why === 'discover') {
+    // This site did not know the browser when it asked; if it knows it now, another first
+    // page of this browser (a second tab) made it the last of a chain meanwhile: both
+    // sites settle on one key.
+    const meanwhile = requestLinkCookie(config, here, cookies);
+    if (meanwhile && meanwhile.key !== key && (await settleKeys(ctx, session, meanwhile.key, key)) === meanwhile.key) {
+      key = meanwhile.key;
+      sid = '';
+    }
+  }
+  const link = await applyConfirmation(ctx, facts, here, session, { why: state.why, key, sid, source: answer.source, mechanism: 'hop' });
   // The page this hop returns to must not hop again. Where it will be in the steady state
   // (a session adopted) nothing is needed; otherwise the cookie says so, for that page only.
   const set = link ? [linkCookie(config, here, { ...link, hopped: !isSteady(session, here) })] : [];

@@ -42,17 +42,23 @@ export function isSid(value: unknown): value is string {
   return typeof value === 'string' && value.length <= MAX_SID_LENGTH;
 }
 
+/** The request's link cookie of `site`, opened; see {@link openLinkCookie}. */
+export function requestLinkCookie(config: Config, site: Site, cookies: Readonly<Record<string, string | undefined>>, now = Date.now()): LinkCookie | undefined {
+  return openLinkCookie(config, site, cookies[cookieNames(site).link], now);
+}
+
 /**
- * The request's link cookie for `site`, opened; undefined when absent, not ours (another
- * secret, a forgery) or older than `linkMaxAgeSeconds`, which the server enforces: a
- * cookie that says it was written longer ago is not accepted, whatever the browser kept.
+ * A link cookie of `site`, opened; undefined when absent, not ours (another secret, a
+ * forgery), written by another site (a copy moved into this site's jar), or older than
+ * `linkMaxAgeSeconds`, which the server enforces: a cookie that says it was written longer
+ * ago is not accepted, whatever the browser kept.
  */
-export function openLinkCookie(config: Config, value: string | undefined, now = Date.now()): LinkCookie | undefined {
+export function openLinkCookie(config: Config, site: Site, value: string | undefined, now = Date.now()): LinkCookie | undefined {
   if (value === undefined) return undefined;
   const opened = config.sealer.open(Purpose.link, value);
   if (!opened.ok) return undefined;
-  const { k, s, a, q, h, t } = opened.payload;
-  if (!isLinkKey(k) || !isSid(s) || typeof t !== 'number' || !Number.isFinite(t)) return undefined;
+  const { k, s, a, q, h, t, w } = opened.payload;
+  if (w !== site.noteId || !isLinkKey(k) || !isSid(s) || typeof t !== 'number' || !Number.isFinite(t)) return undefined;
   const writtenAt = t * 1000;
   if (now - writtenAt > config.linkMaxAgeMs || writtenAt - now > config.skewMs) return undefined;
   return { key: k, sid: s, apart: a === 1, asked: q === 1, hopped: h === 1, writtenAt };
@@ -78,6 +84,6 @@ export function linkCookieDue(config: Config, known: LinkCookie | undefined, nex
 
 /** The Set-Cookie value that stores `link` on `site`. */
 export function linkCookie(config: Config, site: Site, link: LinkCookie, now = Date.now()): string {
-  const payload = { k: link.key, s: link.sid, t: Math.floor(now / 1000), ...(link.apart ? { a: 1 } : {}), ...(link.asked ? { q: 1 } : {}), ...(link.hopped ? { h: 1 } : {}) };
+  const payload = { w: site.noteId, k: link.key, s: link.sid, t: Math.floor(now / 1000), ...(link.apart ? { a: 1 } : {}), ...(link.asked ? { q: 1 } : {}), ...(link.hopped ? { h: 1 } : {}) };
   return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, payload), config.linkMaxAgeMs / 1000);
 }

@@ -1,9 +1,8 @@
 import type { Context } from './context.ts';
 import type { FoundSession, RequestFacts, SessionPort } from './contract.ts';
-import { cookieNames } from './cookies.ts';
 import { storeFailure } from './errors.ts';
 import type { Mechanism } from './events.ts';
-import { linkCookie, linkCookieDue, linkState, newLinkKey, openLinkCookie, type LinkCookie } from './link-cookie.ts';
+import { linkCookie, linkCookieDue, linkState, newLinkKey, requestLinkCookie, type LinkCookie } from './link-cookie.ts';
 import { parseRecord, serializeRecord, type LinkRecord } from './link-record.ts';
 import { holder, readNote, withHolder, writeNote, type Note } from './note.ts';
 import type { Site } from './sites.ts';
@@ -27,6 +26,10 @@ import type { Site } from './sites.ts';
  * record (logout, `regenerate()` at login) or marks it moved (a change on a site that did
  * not hold it), so the session middleware's own read of the record is the only check.
  *
+ * An epoch ends once: the site that ends it first claims it (`claimOnce`), so two changes
+ * made at the same moment on two sites cannot both start an epoch; the other one finds
+ * the epoch moved on its next page load.
+ *
  * This module decides what a page load does; hop.ts carries out the hops it asks for.
  */
 
@@ -39,9 +42,11 @@ export interface Sync {
 /**
  * Why a site asks another: `discover` when it does not know the browser (it asks the sites
  * in chain order, the hub first); `confirm` when the browser's epoch moved on, or has a
- * session this site does not hold (it asks the site the record names).
+ * session this site does not hold (it asks the site the record names); `change` when
+ * this site has a new session of its own (a login, a first cart) made from no session,
+ * but the epoch moved on meanwhile: it learns the current epoch, then ends it.
  */
-export type HopReason = 'discover' | 'confirm';
+export type HopReason = 'discover' | 'confirm' | 'change';
 
 /** How long a return's mark may wait for the page it returns to (a browser closed meanwhile, say). */
 const HOP_SETTLE_MS = 600_000;
@@ -74,9 +79,10 @@ export async function syncPageLoad<Raw>(
   const links = new Links(ctx, here, session);
   const id = currentId(session);
   const note = readNote(session.readNote());
-  const known = openLinkCookie(config, cookies[cookieNames(here).link]);
+  const known = requestLinkCookie(config, here, cookies);
   const out: string[] = [];
-  const keep = (state: LinkCookie): Sync => {
+  const keep = (state: LinkCookie | undefined): Sync => {
+    if (state === undefined) return { cookies: out };
     // A return's mark is for the page it returns to only: whatever this page decides, it goes.
     const next = state.hopped ? { ...state, hopped: false } : state;
     if (linkCookieDue(config, known, next)) out.push(linkCookie(config, here, next));
@@ -106,17 +112,22 @@ export async function syncPageLoad<Raw>(
     }
     // Moved by this site, but not in this browser (a copy of its cookies made the change):
     // this session goes on in a new epoch of its own.
-    return keep(linkState(await links.startEpoch(id, note), id));
+    return keep(linkState(await links.startEpoch(id, note, note.key), id));
   }
 
   if (!known) return ask('discover');
   const record = await links.read(known.key);
 
   if (record?.kind === 'moved') {
-    if (record.site !== here.origin) return ask('confirm', record.site);
+    if (record.site !== here.origin) {
+      // The epoch moved on elsewhere. A session made here since from none (a login or a
+      // first cart in a tab opened before) is applied on top of it; one that replaced a
+      // session the move destroyed (a stale tab's write after a login elsewhere) is not.
+      return ask(id !== '' && known.sid === '' ? 'change' : 'confirm', record.site);
+    }
     // This site ended that epoch, yet this browser still names it: another browser, holding
     // a copy of these cookies, made that change. Fork: this browser goes on alone.
-    if (id !== '') return keep(linkState(await links.startEpoch(id, note), id));
+    if (id !== '') return keep(linkState(await links.startEpoch(id, note, known.key), id));
     return keep(linkState(newLinkKey(), ''));
   }
   const epochSid = record?.kind === 'current' ? record.sid : '';
@@ -125,7 +136,8 @@ export async function syncPageLoad<Raw>(
     // Kept apart: this site's own session, older than the link; follow the epoch only when it moves.
     if (known.apart && known.sid === id) return keep(known);
     // A session new to the link: a login, a first cart, a session that replaced another.
-    return keep(linkState(await changeHere(ctx, here, session, { key: known.key, sid: epochSid }), id));
+    const key = await changeHere(ctx, here, session, { key: known.key, sid: epochSid });
+    return keep(key === undefined ? undefined : linkState(key, id));
   }
 
   // No session here.
@@ -134,7 +146,7 @@ export async function syncPageLoad<Raw>(
     // The session this site held in this epoch is gone from here. Still alive: this
     // site lost its cookie, ask for it back. Gone: a logout here (or its expiry).
     if (epochSid !== '' && (await links.isLive(epochSid))) return ask('confirm', record?.kind === 'current' ? record.site : undefined);
-    await links.end(known.key);
+    if (!(await links.end(known.key))) return keep(undefined);
     return keep(linkState(newLinkKey(), ''));
   }
   if (epochSid !== '' && epochSid !== held && !known.asked) return ask('confirm', record?.kind === 'current' ? record.site : undefined);
@@ -145,17 +157,40 @@ export async function syncPageLoad<Raw>(
  * A change of the browser's session on this site: the current session, new to the link
  * (a login, a first cart, a session that replaced another), starts a new epoch. The epoch
  * it ends (`previous`, when this site knew one) is marked moved to this site, and that
- * epoch's session, if it is not the current one, is marked superseded. Resolves the new key.
+ * epoch's session, if it is not the current one, is marked superseded. Resolves the new
+ * key, or undefined when another site ended `previous` first (this change then waits for
+ * the next page load, which finds the epoch moved).
  */
-export async function changeHere<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, previous: { readonly key: string; readonly sid: string } | undefined): Promise<string> {
+export async function changeHere<Raw>(
+  ctx: Context<Raw>,
+  here: Site,
+  session: SessionPort,
+  previous: { readonly key: string; readonly sid: string } | undefined,
+): Promise<string | undefined> {
   const links = new Links(ctx, here, session);
   const id = currentId(session);
-  const key = await links.startEpoch(id, readNote(session.readNote()));
-  if (previous) {
-    await links.end(previous.key);
-    if (previous.sid !== '' && previous.sid !== id) await links.supersede(previous.sid);
-  }
+  if (previous && !(await links.end(previous.key))) return undefined;
+  const key = await links.startEpoch(id, readNote(session.readNote()), previous?.key);
+  if (previous && previous.sid !== '' && previous.sid !== id) await links.supersede(previous.sid);
   return key;
+}
+
+/** A browser-bound confirmation: what this browser holds at the site that answered. */
+export interface Confirmation {
+  readonly why: HopReason;
+  /** The epoch's link key; undefined for a voucher (the session's own note gives it). */
+  readonly key: string | undefined;
+  /** The session this browser holds there; '' for none. */
+  readonly sid: string;
+  readonly source: Site;
+  readonly mechanism: Extract<Mechanism, 'hop' | 'push'>;
+  /**
+   * For a voucher: the epoch this site is in. Its session is taken only when it belongs to
+   * that epoch or to the one that followed it, so that a voucher planted in a browser by a
+   * push of someone else's session (an attacker's script-destination request through a
+   * `<link rel=preload as=script>` in user content, say) adopts nothing.
+   */
+  readonly epoch?: string | undefined;
 }
 
 /**
@@ -167,22 +202,26 @@ export async function changeHere<Raw>(ctx: Context<Raw>, here: Site, session: Se
  * - `discover` (this site did not know the browser): a non-empty session of its own is kept
  *   apart unless `alwaysReplace`, as the original package does;
  * - `confirm` (the epoch moved on, or has a session this site lacks): the epoch wins; a
- *   session created here meanwhile (a stale tab that wrote after a logout elsewhere) is left.
+ *   session created here meanwhile (a stale tab that wrote after a login elsewhere) is left;
+ * - `change`: nothing is adopted; this site learns the current epoch, and its page load
+ *   then ends it with its own session (see {@link syncPageLoad}).
  */
 export async function applyConfirmation<Raw>(
   ctx: Context<Raw>,
   facts: RequestFacts<Raw>,
   here: Site,
   session: SessionPort,
-  confirmation: { readonly why: HopReason; readonly key: string | undefined; readonly sid: string; readonly source: Site; readonly mechanism: Extract<Mechanism, 'hop' | 'push'> },
+  confirmation: Confirmation,
 ): Promise<LinkCookie | undefined> {
   const links = new Links(ctx, here, session);
   const id = currentId(session);
   const note = readNote(session.readNote());
+  if (confirmation.why === 'change' && id !== '' && note.key === undefined) return confirmation.key === undefined ? undefined : linkState(confirmation.key, '');
   const found = confirmation.sid === '' ? undefined : await ctx.find(session, confirmation.sid);
-  const target = found && !found.isEmpty() ? found : undefined;
+  const targetNote = readNote(found?.readNote());
+  const ofThisBrowser = confirmation.epoch === undefined || targetNote.key === confirmation.epoch || targetNote.previous === confirmation.epoch;
+  const target = found && !found.isEmpty() && ofThisBrowser ? found : undefined;
   if (target) {
-    const targetNote = readNote(target.readNote());
     const key = targetNote.key ?? confirmation.key;
     if (id === target.id) {
       // The note as the store has it now (the answering site may have just given this
@@ -196,16 +235,19 @@ export async function applyConfirmation<Raw>(
     const superseded = note.key !== undefined && note.moved;
     const ownKept = id !== '' && !superseded && !ctx.config.alwaysReplace && (confirmation.why === 'discover' || confirmation.mechanism === 'push');
     if (ownKept) return confirmation.key === undefined ? undefined : linkState(confirmation.key, id, { apart: true });
-    // The session this site leaves was superseded by the one it adopts: nobody follows it any more.
-    const leaving = superseded ? id : undefined;
     adopt(ctx, facts, here, session, target, targetNote, confirmation.source, confirmation.mechanism, id === '');
-    if (leaving !== undefined) await ctx.destroy(session, leaving);
+    // The session this site leaves was superseded by the one it adopts: nobody follows it any more.
+    if (superseded) await ctx.destroy(session, id);
     return key === undefined ? undefined : linkState(key, target.id);
   }
   if (confirmation.key === undefined) return undefined;
-  // Nothing to adopt. A superseded session of this site that the answer does not replace
-  // (its "mover" was a copy of these cookies) stays, in the answer's epoch.
-  if (id !== '' && note.key !== undefined && note.moved) return linkState(await links.startEpoch(id, note, confirmation.key), id);
+  if (id !== '' && note.key !== undefined && note.moved) {
+    // Nothing to adopt: a superseded session of this site that the answer does not replace
+    // (its "mover" was a copy of these cookies) goes on, in the answer's epoch, or in a new
+    // one when that epoch has ended too (so that the copy's key never becomes current again).
+    const ended = (await links.read(confirmation.key))?.kind === 'moved';
+    return linkState(await links.startEpoch(id, note, note.key, ended ? undefined : confirmation.key), id);
+  }
   return linkState(confirmation.key, '', { asked: true });
 }
 
@@ -223,6 +265,19 @@ function adopt<Raw>(
   target.adopt();
   session.writeNote(writeNote(withHolder(targetNote, here.noteId, 'held')));
   ctx.replaced({ mechanism, source: source.origin, destination: here.origin, previousWasEmpty }, facts);
+}
+
+/**
+ * Of two keys a discovery race gave one browser (two first pages at once, each on a site
+ * the other's chain ended at, so each minted a key), the one both sites pick: the one
+ * with a record (an epoch that saw a change), else the smaller. Both sites read the same
+ * store and so pick the same.
+ */
+export async function settleKeys<Raw>(ctx: Context<Raw>, session: SessionPort, mine: string, answered: string): Promise<string> {
+  const sharing = ctx.sharing(session);
+  const [a, b] = await Promise.all([sharing.readLink(mine), sharing.readLink(answered)]);
+  if ((a === undefined) !== (b === undefined)) return a === undefined ? answered : mine;
+  return mine < answered ? mine : answered;
 }
 
 /** The store side of the link, for one request. */
@@ -243,17 +298,24 @@ class Links<Raw> {
 
   /**
    * A new epoch whose session is the current one (`sid`): its record, and its key in the
-   * session's note with this site as holder. `key` reuses a given epoch key (re-keying).
+   * session's note with this site as holder. `previous` is the epoch it follows (a push
+   * voucher is taken only by a site in one of the two); `key` reuses a given key (re-keying).
    */
-  async startEpoch(sid: string, note: Note, key = newLinkKey()): Promise<string> {
+  async startEpoch(sid: string, note: Note, previous: string | undefined, key = newLinkKey()): Promise<string> {
     await this.#write(key, { kind: 'current', sid, site: this.#here.origin });
-    this.#session.writeNote(writeNote(withHolder({ ...note, key, moved: false }, this.#here.noteId, 'held')));
+    this.#session.writeNote(writeNote(withHolder({ ...note, key, previous, moved: false }, this.#here.noteId, 'held')));
     return key;
   }
 
-  /** End the epoch `key` at this site: whoever still names it asks this site. */
-  end(key: string): Promise<void> {
-    return this.#write(key, { kind: 'moved', site: this.#here.origin });
+  /**
+   * End the epoch `key` at this site: whoever still names it asks this site. False when
+   * another site ended it first (an epoch ends once: the first to claim it).
+   */
+  async end(key: string): Promise<boolean> {
+    const sharing = this.#ctx.sharing(this.#session);
+    if (!(await sharing.claimOnce(`end:${key}`, this.#ctx.config.linkMaxAgeMs))) return false;
+    await this.#write(key, { kind: 'moved', site: this.#here.origin });
+    return true;
   }
 
   /**

@@ -30,6 +30,8 @@ export interface QueryMessage {
   readonly st: string;
   /** Note ids of the sites already asked, the asking site first. */
   readonly via: readonly string[];
+  /** The page the visitor asked for on the asking site (a same-origin path, checked there). */
+  readonly ret: string;
 }
 
 /** The answer to a query: the answering site's epoch key and session in this browser. */
@@ -43,6 +45,8 @@ export interface AnswerMessage {
   readonly key: string;
   /** The session this browser holds at the answering site in that epoch; '' for none. */
   readonly sid: string;
+  /** The query's `ret`, carried back. */
+  readonly ret: string;
 }
 
 /** The push's voucher cookie: a session id this browser accepted through a script load from `source`. */
@@ -118,23 +122,23 @@ export function openPush(config: Config, text: string, here: Site, now = Date.no
 export function openQuery(config: Config, text: string, here: Site, now = Date.now()): Opened<QueryMessage> {
   const opened = openAddressed(config, Purpose.query, text, here, now);
   if (!opened.ok) return opened;
-  const { hid, st, via } = opened.payload;
-  if (typeof hid !== 'string' || !HID.test(hid) || typeof st !== 'string' || !STATE.test(st)) return { ok: false, reason: 'TOKEN_VERSION', source: opened.source };
+  const { hid, st, via, ret } = opened.payload;
+  if (typeof hid !== 'string' || !HID.test(hid) || typeof st !== 'string' || !STATE.test(st) || !isReturnPath(ret)) return { ok: false, reason: 'TOKEN_VERSION', source: opened.source };
   if (!Array.isArray(via) || via.length > config.sites.all.length || !via.every((id) => typeof id === 'string' && NOTE_ID.test(id))) {
     return { ok: false, reason: 'TOKEN_VERSION', source: opened.source };
   }
-  return { ok: true, message: { source: opened.source, iat: opened.iat, hid, st, via: via as string[] }, keyIndex: opened.keyIndex };
+  return { ok: true, message: { source: opened.source, iat: opened.iat, hid, st, ret, via: via as string[] }, keyIndex: opened.keyIndex };
 }
 
 export function openAnswer(config: Config, text: string, here: Site, now = Date.now()): Opened<AnswerMessage> {
   const opened = openAddressed(config, Purpose.answer, text, here, now);
   if (!opened.ok) return opened;
-  const { jti, hid, st, k, sid } = opened.payload;
+  const { jti, hid, st, k, sid, ret } = opened.payload;
   if (typeof jti !== 'string' || !JTI.test(jti) || typeof hid !== 'string' || !HID.test(hid) || typeof st !== 'string' || !STATE.test(st)) {
     return { ok: false, reason: 'TOKEN_VERSION' };
   }
-  if (!isLinkKey(k) || !isSid(sid)) return { ok: false, reason: 'TOKEN_VERSION' };
-  return { ok: true, message: { source: opened.source, iat: opened.iat, jti, hid, st, key: k, sid }, keyIndex: opened.keyIndex };
+  if (!isLinkKey(k) || !isSid(sid) || !isReturnPath(ret)) return { ok: false, reason: 'TOKEN_VERSION' };
+  return { ok: true, message: { source: opened.source, iat: opened.iat, jti, hid, st, key: k, sid, ret }, keyIndex: opened.keyIndex };
 }
 
 export function openVoucher(config: Config, text: string, here: Site, now = Date.now()): Opened<VoucherMessage> {
@@ -145,6 +149,14 @@ export function openVoucher(config: Config, text: string, here: Site, now = Date
   return { ok: true, message: { source: opened.source, iat: opened.iat, sid }, keyIndex: opened.keyIndex };
 }
 
+/** A page path as a query carries it (checked again, as a same-origin path, where it is used). */
+function isReturnPath(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith('/') && value.length <= MAX_RETURN_PATH;
+}
+
+/** The longest page path (with query) that hops: the query and the answer stay under the 2 KB token limit. */
+export const MAX_RETURN_PATH = 1024;
+
 /** Seal a push token from `here` to `destination`. */
 export function sealPush(config: Config, here: Site, destination: Site, sid: string, jti: string, now = Date.now()): string {
   return config.sealer.seal(Purpose.push, { src: here.origin, dst: destination.origin, iat: now, jti, sid });
@@ -152,12 +164,12 @@ export function sealPush(config: Config, here: Site, destination: Site, sid: str
 
 /** Seal a query from the asking site `asker` to `target`. */
 export function sealQuery(config: Config, asker: Site, target: Site, query: Omit<QueryMessage, 'source'>): string {
-  return config.sealer.seal(Purpose.query, { src: asker.origin, dst: target.origin, iat: query.iat, hid: query.hid, st: query.st, via: query.via });
+  return config.sealer.seal(Purpose.query, { src: asker.origin, dst: target.origin, iat: query.iat, hid: query.hid, st: query.st, ret: query.ret, via: query.via });
 }
 
 /** Seal the answer of `here` to the asking site. */
 export function sealAnswer(config: Config, here: Site, asker: Site, answer: Omit<AnswerMessage, 'source'>): string {
-  return config.sealer.seal(Purpose.answer, { src: here.origin, dst: asker.origin, iat: answer.iat, jti: answer.jti, hid: answer.hid, st: answer.st, k: answer.key, sid: answer.sid });
+  return config.sealer.seal(Purpose.answer, { src: here.origin, dst: asker.origin, iat: answer.iat, jti: answer.jti, hid: answer.hid, st: answer.st, ret: answer.ret, k: answer.key, sid: answer.sid });
 }
 
 /** Seal a voucher for `here`, from a push of `source`. */

@@ -14,11 +14,13 @@ import { createHash } from 'node:crypto';
  * twice per request (an object of full origins cost more instructions than the rest of the
  * middleware):
  *
- *   `2` key? `!`? `:` then 7 characters per site: a 6-character site id and a mode letter
+ *   `2` key? (`~` previous key)? `!`? `:` then 7 characters per site: a 6-character site id and a mode letter
  *
- * The key is 22 base64url characters (16 random bytes) or absent; `!` marks the session as
- * moved. Site ids are derived from the origin (SHA-256), so every app names a site alike
- * whatever the order of its `sites`.
+ * A key is 22 base64url characters (16 random bytes). The previous key names the epoch
+ * whose end started this one: a push voucher for this session is taken only by a site
+ * that was in one of the two (push.ts). `!` marks the session as moved. Site ids are
+ * derived from the origin (SHA-256), so every app names a site alike whatever the order
+ * of its `sites`.
  */
 export const NOTE_KEY = '__sharedSession';
 
@@ -29,6 +31,8 @@ export type HoldMode = 'held' | 'pushed';
 export interface Note {
   /** The link key of the session's epoch; undefined for a session no site has linked yet. */
   readonly key: string | undefined;
+  /** The key of the epoch whose end started this one, when a change on a site ended one. */
+  readonly previous: string | undefined;
   /** True when a change elsewhere superseded this session without destroying it. */
   readonly moved: boolean;
   /** Site id and mode letter pairs, as stored. */
@@ -41,7 +45,7 @@ const KEY = /^[A-Za-z0-9_-]{22}$/;
 const CODE: Readonly<Record<HoldMode, string>> = { held: 'f', pushed: 'p' };
 const MODE: Readonly<Record<string, HoldMode>> = { f: 'held', p: 'pushed' };
 
-export const EMPTY_NOTE: Note = { key: undefined, moved: false, entries: '' };
+export const EMPTY_NOTE: Note = { key: undefined, previous: undefined, moved: false, entries: '' };
 
 /** The 6-character id a note names `origin` by. */
 export function noteIdOf(origin: string): string {
@@ -56,13 +60,14 @@ export function readNote(value: unknown): Note {
   let head = value.slice(1, colon);
   const moved = head.endsWith('!');
   if (moved) head = head.slice(0, -1);
-  if (head !== '' && !KEY.test(head)) return EMPTY_NOTE;
-  return { key: head === '' ? undefined : head, moved, entries: value.slice(colon + 1) };
+  const [key = '', previous, ...rest] = head.split('~');
+  if (rest.length > 0 || (key !== '' && !KEY.test(key)) || (previous !== undefined && !KEY.test(previous))) return EMPTY_NOTE;
+  return { key: key === '' ? undefined : key, previous, moved, entries: value.slice(colon + 1) };
 }
 
 /** The stored form of a note. */
 export function writeNote(note: Note): string {
-  return `${FORMAT}${note.key ?? ''}${note.moved ? '!' : ''}:${note.entries}`;
+  return `${FORMAT}${note.key ?? ''}${note.previous === undefined ? '' : `~${note.previous}`}${note.moved ? '!' : ''}:${note.entries}`;
 }
 
 /** How the site with `noteId` stands towards the session, by the note. */

@@ -2,7 +2,7 @@ import type { Context } from './context.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
 import { cookieNames, voucherCookie } from './cookies.ts';
 import { applyConfirmation } from './link.ts';
-import { linkCookie } from './link-cookie.ts';
+import { linkCookie, requestLinkCookie } from './link-cookie.ts';
 import { scriptTag } from './loader.ts';
 import { VOUCHER_LIFETIME_MS, claimTtl, openPush, openVoucher, sealPush, sealVoucher } from './messages.ts';
 import { acceptsThirdPartyCookies } from './navigation.ts';
@@ -113,8 +113,12 @@ export async function takeVoucher<Raw>(
     return { cookies: spent, settled: false };
   }
   const { source, sid } = opened.message;
+  // With the hop on, a voucher only saves the hop of a browser this site knows, in the
+  // epoch it knows: it must follow from this site's own link key (see applyConfirmation).
+  const known = ctx.config.hop ? requestLinkCookie(ctx.config, here, cookies) : undefined;
+  if (ctx.config.hop && !known) return { cookies: spent, settled: false };
   const before = session.isEmpty() ? '' : session.id;
-  const link = await applyConfirmation(ctx, facts, here, session, { why: 'confirm', key: undefined, sid, source, mechanism: 'push' });
+  const link = await applyConfirmation(ctx, facts, here, session, { why: 'confirm', key: undefined, sid, source, mechanism: 'push', epoch: known?.key });
   const adopted = !session.isEmpty() && session.id === sid && before !== sid;
   return { cookies: link ? [...spent, linkCookie(ctx.config, here, link)] : spent, settled: adopted };
 }

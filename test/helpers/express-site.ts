@@ -43,10 +43,14 @@ export function scriptSources(html: string): string[] {
 /**
  * A visitor with a cart on `origin` whose session is linked: the loader mints only for a
  * session in an epoch, which a top-level page load after the session exists gives it (the
- * first page load of an unknown browser hops along the chain and back first).
+ * first page load of an unknown browser hops along the chain and back first). `knownBy`
+ * sites get a first page of the browser before: a voucher only saves the hop of a browser
+ * the receiving site knows, in the epoch the change ended.
  */
-export async function linkedVisitor(origin: string, item = 'tea'): Promise<Client> {
+export async function linkedVisitor(origin: string, item = 'tea', knownBy: readonly string[] = []): Promise<Client> {
   const visitor = new Client();
+  // Sites that knew the browser before the change (a first page each): a push voucher saves their hop.
+  for (const site of knownBy) await visitor.navigate(`${site}/`);
   await visitor.fetch(`${origin}/add?item=${item}`);
   await visitor.navigate(`${origin}/`);
   return visitor;

@@ -12,7 +12,7 @@ import { loginOn, logoutOn, whoami } from '../helpers/demo-client.ts';
 import { Client, NAVIGATION_HEADERS } from '../helpers/http.ts';
 import { sealer } from '../helpers/push.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startDemoPair, type DemoPair } from '../helpers/sites.ts';
+import { startDemoPair, startDemoSites, type DemoPair, type DemoSites } from '../helpers/sites.ts';
 
 /**
  * The attacks an outside review made on protocol 1 (issue 8), each replayed as the
@@ -210,6 +210,31 @@ describe('attacks on the sharing protocol', () => {
     assert.equal((await whoami(visitor, shop)).user, 'bob');
   });
 
+  it('two first pages of a new browser at once (two tabs) end in one epoch: a later login and logout reach both sites (found in protocol 2)', async () => {
+    const browser = new Client();
+    const crossSite = { ...NAVIGATION_HEADERS, 'sec-fetch-site': 'cross-site' };
+    // Both tabs start before either hop came back; each reaches the other site, which does
+    // not know the browser yet and so mints a key; then both return.
+    const toBlog = await browser.fetch(`${shop}/`, { headers: NAVIGATION_HEADERS });
+    const toShop = await browser.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
+    const shopAnswer = await browser.fetch(toBlog.headers.location!, { headers: crossSite });
+    const blogAnswer = await browser.fetch(toShop.headers.location!, { headers: crossSite });
+    assert.match(shopAnswer.headers.location!, /\/hop\/return\?a=/);
+    assert.match(blogAnswer.headers.location!, /\/hop\/return\?a=/);
+    // Each return continues to its tab's page, as the browser follows it.
+    for (const [answered, origin] of [[shopAnswer, shop], [blogAnswer, blog]] as const) {
+      const back = await browser.fetch(answered.headers.location!, { headers: crossSite });
+      assert.equal(back.status, 303);
+      await browser.navigate(new URL(back.headers.location!, origin).href);
+    }
+    await loginOn(browser, shop, 'alice');
+    await browser.navigate(`${blog}/`);
+    assert.equal((await whoami(browser, blog)).user, 'alice');
+    await logoutOn(browser, blog);
+    await browser.navigate(`${shop}/`);
+    assert.equal((await whoami(browser, shop)).user, null);
+  });
+
   describe('6. the smaller findings', () => {
     it('a voucher that reaches a site already holding the session does not linger: the next page deletes it', async () => {
       const visitor = new Client();
@@ -275,6 +300,91 @@ describe('attacks on the health check', () => {
     } finally {
       await site.close();
       store.close();
+    }
+  });
+});
+
+/**
+ * The findings of an attack on protocol 2 itself (a review of this code, replayed as it
+ * was found): each of these failed before its fix.
+ */
+describe('attacks on protocol 2', () => {
+  let demo: DemoSites<'shop' | 'blog' | 'news'>;
+  let shop: string;
+  let blog: string;
+  let news: string;
+  before(async () => {
+    demo = await startDemoSites(['shop', 'blog', 'news']);
+    [shop, blog, news] = demo.sites as [string, string, string];
+  });
+  after(() => demo.stop());
+  const user = async (client: Client, origin: string) => (await whoami(client, origin)).user;
+
+  it('two changes at the same moment on two sites in one epoch: the first ends it, the other follows; one session afterwards', async () => {
+    const browser = new Client();
+    for (const origin of [shop, blog, shop, blog]) await browser.navigate(`${origin}/`);
+    assert.equal((await browser.post(`${shop}/cart`, { item: 'tea' })).status, 303);
+    assert.equal((await browser.post(`${blog}/login`, { username: 'alice', password: 'alice-password' })).status, 303);
+    // An outside transaction holds SQLite's write lock while both page loads run: both read
+    // the epoch as current (WAL lets reads through), then both write, one after the other.
+    const db = new DatabaseSync(demo.storePath);
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      const both = Promise.all([browser.navigate(`${shop}/`), browser.navigate(`${blog}/`)]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      db.exec('COMMIT');
+      await both;
+    } finally {
+      db.close();
+    }
+    for (const origin of [shop, blog, shop, blog]) await browser.navigate(`${origin}/`);
+    assert.equal((await whoami(browser, shop)).sessionId, (await whoami(browser, blog)).sessionId, 'one session on both sites');
+    // …and the two sites still follow each other.
+    await logoutOn(browser, blog);
+    await browser.navigate(`${shop}/`);
+    assert.equal(await user(browser, shop), null);
+    await loginOn(browser, shop, 'bob');
+    await browser.navigate(`${blog}/`);
+    assert.equal(await user(browser, blog), 'bob');
+  });
+
+  it('a login in a tab opened before a change elsewhere wins over that change', async () => {
+    const browser = new Client();
+    await browser.navigate(`${shop}/`);
+    await browser.navigate(`${blog}/`); // a tab on blog, anonymous
+    assert.equal((await browser.post(`${shop}/cart`, { item: 'tea' })).status, 303);
+    await browser.navigate(`${shop}/`); // another tab: a first cart on shop, a new epoch
+    // Back in blog's tab, without a reload: the visitor logs in.
+    assert.equal((await browser.post(`${blog}/login`, { username: 'alice', password: 'alice-password' })).status, 303);
+    await browser.navigate(`${blog}/`);
+    assert.equal(await user(browser, blog), 'alice');
+    await browser.navigate(`${shop}/`);
+    assert.equal(await user(browser, shop), 'alice');
+  });
+
+  it('a site whose session cookie expired but not its link cookie sends the question on: a site visited next gets the login', async () => {
+    const browser = new Client();
+    await loginOn(browser, shop, 'alice');
+    await browser.navigate(`${blog}/`);
+    browser.cookies(shop).delete('shop.sid'); // only the hub's session cookie expired
+    await browser.navigate(`${news}/`);
+    assert.equal(await user(browser, news), 'alice');
+  });
+
+  it('a link cookie copied into another site’s jar is not that site’s: the copy ends nothing of the victim’s', async () => {
+    const victim = new Client();
+    await loginOn(victim, shop, 'alice');
+    await victim.navigate(`${blog}/`);
+    const link = victim.cookies(blog).get('shared-session.link')!;
+    for (let round = 0; round < 2; round++) {
+      const thief = new Client();
+      thief.cookies(news).set('shared-session.link', link);
+      assert.equal((await thief.post(`${news}/cart`, { item: `junk${round}` })).status, 303);
+      await thief.navigate(`${news}/`);
+      // The victim's pages take no detour at all, and stay logged in.
+      assert.equal((await victim.navigate(`${shop}/`)).length, 1);
+      assert.equal((await victim.navigate(`${blog}/`)).length, 1);
+      assert.equal(await user(victim, blog), 'alice');
     }
   });
 });

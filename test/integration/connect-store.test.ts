@@ -59,7 +59,8 @@ describe('a connect store users already have: connect-redis', () => {
     await client.connect();
     const origins = [`http://hub.localhost:${await freePort()}`, `http://other.localhost:${await freePort()}`];
     const store = new ConnectRedisStore({ client, prefix: 'warn:' });
-    const site = await startExpressSite({ origin: origins[1]!, sites: origins, store, shared: { hubProbe: false } });
+    // Push only: the crafted voucher below is taken without an epoch to bind it to.
+    const site = await startExpressSite({ origin: origins[1]!, sites: origins, store, shared: { hubProbe: false, hop: false } });
     const warnings: WarningEvent[] = [];
     const rejected: RejectedEvent[] = [];
     site.shared.on('warning', (event) => warnings.push(event));

@@ -51,6 +51,9 @@ describe('script push between two processes over one store', () => {
     // A second process serving blog's origin (same store), as behind a load balancer.
     blogTwin = await startSite(blog, pair.sites, pair.storePath, {}, ['--listen-port', String(twinPort)]);
     alice = new Client();
+    // Alice's browser knows blog already (a first page there): a voucher only saves the hop
+    // of a browser the receiving site knows, in the epoch a change elsewhere just ended.
+    await alice.navigate(`${blog}/`);
     const login = await alice.post(`${shop}/login`, { username: 'alice', password: 'alice-password' });
     assert.equal(login.status, 303);
     // The next page load links the session (after a hop: the browser is new to both sites);
@@ -106,17 +109,30 @@ describe('script push between two processes over one store', () => {
   }
 
   it('accepts a token from shop’s page with a voucher; blog’s next page load shows alice’s session, without a hop', async () => {
-    const visitor = new Client();
     const rowsBefore = storeRows();
     const from = pair.blog.output.length;
-    assertAccepted(await push(pageToken, scriptLoad(shop), visitor));
+    assertAccepted(await push(pageToken, scriptLoad(shop), alice));
     assert.equal(storeRows(), rowsBefore, 'the push itself writes no session');
-    assert.equal((await whoami(visitor, blog)).user, null, 'a request that is no page load leaves the voucher be');
-    assert.deepEqual((await visitor.navigate(`${blog}/`)).map((step) => new URL(step.url).pathname), ['/']);
-    const me = await whoami(visitor, blog);
+    assert.equal((await whoami(alice, blog)).user, null, 'a request that is no page load leaves the voucher be');
+    assert.deepEqual((await alice.navigate(`${blog}/`)).map((step) => new URL(step.url).pathname), ['/']);
+    const me = await whoami(alice, blog);
     assert.deepEqual([me.user, me.sessionId], ['alice', aliceSid]);
-    assert.ok(!visitor.cookies(blog).has(VOUCHER), 'the voucher is used up');
+    assert.ok(!alice.cookies(blog).has(VOUCHER), 'the voucher is used up');
     await logged(pair.blog, from, `took over the session from ${shop} (push)`);
+  });
+
+  it('adopts nothing from a voucher in another browser: a token of someone’s session, loaded as a script anyway (a <link rel=preload as=script> in user content), logs nobody in', async () => {
+    for (const victim of [new Client(), await (async () => {
+      // A browser blog knows, in an epoch of its own.
+      const known = new Client();
+      await known.navigate(`${blog}/`);
+      return known;
+    })()]) {
+      assertAccepted(await push(craft(), scriptLoad(shop), victim));
+      await victim.navigate(`${blog}/`);
+      assert.equal((await whoami(victim, blog)).user, null);
+      assert.ok(!victim.cookies(blog).has(VOUCHER), 'the voucher is used up all the same');
+    }
   });
 
   describe('refusals: a status, a reason, an event; no cookie, no store write', () => {

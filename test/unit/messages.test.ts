@@ -17,10 +17,10 @@ describe('the sealed messages', () => {
     const pushed = openPush(config, sealPush(config, a, b, 's1', JTI, now), b, now);
     assert.ok(pushed.ok);
     assert.deepEqual(pushed.message, { source: a, iat: now, jti: JTI, sid: 's1' });
-    const query = openQuery(config, sealQuery(config, a, b, { iat: now, hid: 'h'.repeat(8), st: 's'.repeat(22), via: [a.noteId, b.noteId] }), b, now);
+    const query = openQuery(config, sealQuery(config, a, b, { iat: now, hid: 'h'.repeat(8), st: 's'.repeat(22), via: [a.noteId, b.noteId], ret: '/page' }), b, now);
     assert.ok(query.ok);
     assert.deepEqual(query.message.via, [a.noteId, b.noteId]);
-    const answer = openAnswer(config, sealAnswer(config, b, a, { iat: now, jti: JTI, hid: 'h'.repeat(8), st: 's'.repeat(22), key: 'k'.repeat(22), sid: '' }), a, now);
+    const answer = openAnswer(config, sealAnswer(config, b, a, { iat: now, jti: JTI, hid: 'h'.repeat(8), st: 's'.repeat(22), key: 'k'.repeat(22), sid: '', ret: '/' }), a, now);
     assert.ok(answer.ok);
     assert.deepEqual([answer.message.source, answer.message.key, answer.message.sid], [b, 'k'.repeat(22), '']);
     const voucher = openVoucher(config, sealVoucher(config, b, a, 's1', now), b, now);
@@ -44,7 +44,7 @@ describe('the sealed messages', () => {
   it('accept up to each lifetime and refuse one millisecond later', () => {
     assert.equal(openPush(config, push(), b, now + 30_000).ok, true);
     assert.equal(openPush(config, push(), b, now + 30_001).ok, false);
-    const answer = sealAnswer(config, b, a, { iat: now, jti: JTI, hid: 'h'.repeat(8), st: 's'.repeat(22), key: 'k'.repeat(22), sid: 'x' });
+    const answer = sealAnswer(config, b, a, { iat: now, jti: JTI, hid: 'h'.repeat(8), st: 's'.repeat(22), key: 'k'.repeat(22), sid: 'x', ret: '/' });
     assert.equal(openAnswer(config, answer, a, now + ANSWER_LIFETIME_MS).ok, true);
     assert.deepEqual(openAnswer(config, answer, a, now + ANSWER_LIFETIME_MS + 1), { ok: false, reason: 'TOKEN_EXPIRED', source: b });
     const voucher = sealVoucher(config, b, a, 's1', now);
@@ -67,11 +67,11 @@ describe('the sealed messages', () => {
   it('refuse a payload without its fields', () => {
     assert.deepEqual(openPush(config, raw(Purpose.push, { src: a.origin, dst: b.origin, iat: now }), b, now), { ok: false, reason: 'TOKEN_VERSION' });
     assert.deepEqual(openPush(config, push({ sid: '' }), b, now), { ok: false, reason: 'TOKEN_VERSION' });
-    assert.deepEqual(openAnswer(config, raw(Purpose.answer, { src: b.origin, dst: a.origin, iat: now, jti: JTI, hid: 'h'.repeat(8), st: 's'.repeat(22), k: 'short', sid: '' }), a, now), {
+    assert.deepEqual(openAnswer(config, raw(Purpose.answer, { src: b.origin, dst: a.origin, iat: now, jti: JTI, hid: 'h'.repeat(8), st: 's'.repeat(22), k: 'short', sid: '', ret: '/' }), a, now), {
       ok: false,
       reason: 'TOKEN_VERSION',
     });
-    assert.deepEqual(openQuery(config, raw(Purpose.query, { src: a.origin, dst: b.origin, iat: now, hid: 'h'.repeat(8), st: 's'.repeat(22), via: ['x'] }), b, now), {
+    assert.deepEqual(openQuery(config, raw(Purpose.query, { src: a.origin, dst: b.origin, iat: now, hid: 'h'.repeat(8), st: 's'.repeat(22), ret: '/', via: ['x'] }), b, now), {
       ok: false,
       reason: 'TOKEN_VERSION',
       source: a,

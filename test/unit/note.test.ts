@@ -26,7 +26,10 @@ describe('the note inside a shared session record', () => {
     const text = writeNote({ ...note, moved: true });
     assert.equal(text, `2${KEY}!:${a}f${b}f${c}f`);
     assert.equal(text.length, 1 + 22 + 1 + 1 + 21);
-    assert.deepEqual(readNote(text), { key: KEY, moved: true, entries: `${a}f${b}f${c}f` });
+    assert.deepEqual(readNote(text), { key: KEY, previous: undefined, moved: true, entries: `${a}f${b}f${c}f` });
+    const followed = writeNote({ ...note, previous: 'P'.repeat(22) });
+    assert.equal(followed, `2${KEY}~${'P'.repeat(22)}:${a}f${b}f${c}f`);
+    assert.equal(readNote(followed).previous, 'P'.repeat(22));
     assert.deepEqual(readNote(writeNote(EMPTY_NOTE)), EMPTY_NOTE);
   });
 
@@ -37,7 +40,7 @@ describe('the note inside a shared session record', () => {
   });
 
   it('reads anything unexpected in the shared record as no note', () => {
-    for (const value of [42, 'garbage', `1${a}f`, `2short:${a}f`, `2${KEY}:${a}`, { v: 1 }, null, undefined]) {
+    for (const value of [42, 'garbage', `1${a}f`, `2short:${a}f`, `2${KEY}:${a}`, `2${KEY}~short:${a}f`, `2${KEY}~${KEY}~${KEY}:`, { v: 1 }, null, undefined]) {
       assert.deepEqual(readNote(value), EMPTY_NOTE, JSON.stringify(value));
     }
   });

@@ -35,8 +35,8 @@ const HID = 'hidhid01';
 const ST = 'statestatestatestatest';
 const KEY = 'linkkeylinkkeylinkkeyl';
 const push = (overrides: Record<string, unknown> = {}) => ({ src: shop, dst: blog, iat: NOW - 1_000, jti: JTI, sid: 'session-id-1', ...overrides });
-const query = (overrides: Record<string, unknown> = {}) => ({ src: blog, dst: shop, iat: NOW - 1_000, hid: HID, st: ST, via: [], ...overrides });
-const answer = (overrides: Record<string, unknown> = {}) => ({ src: shop, dst: blog, iat: NOW - 1_000, jti: JTI, hid: HID, st: ST, k: KEY, sid: 'session-id-1', ...overrides });
+const query = (overrides: Record<string, unknown> = {}) => ({ src: blog, dst: shop, iat: NOW - 1_000, hid: HID, st: ST, ret: '/cart?x=1', via: [], ...overrides });
+const answer = (overrides: Record<string, unknown> = {}) => ({ src: shop, dst: blog, iat: NOW - 1_000, jti: JTI, hid: HID, st: ST, ret: '/cart?x=1', k: KEY, sid: 'session-id-1', ...overrides });
 const voucher = (overrides: Record<string, unknown> = {}) => ({ src: shop, dst: blog, iat: NOW - 60_000, sid: 'session-id-1', ...overrides });
 
 const cases: Case[] = [
@@ -51,10 +51,11 @@ const cases: Case[] = [
   { name: 'push: destination checked before source before age', purpose: Purpose.push, here: blog, payload: push({ dst: news, src: 'https://evil.example', iat: 0 }), expect: { ok: false, reason: 'WRONG_DESTINATION' } },
   { name: 'push: no session id', purpose: Purpose.push, here: blog, payload: push({ sid: '' }), expect: { ok: false, reason: 'TOKEN_VERSION' } },
   { name: 'push: sealed as a voucher', purpose: Purpose.voucher, openAs: Purpose.push, here: blog, payload: push(), expect: { ok: false, reason: 'TOKEN_VERSION' } },
-  { name: 'query: accepted', purpose: Purpose.query, here: shop, payload: query({ via: [] }), expect: { ok: true, fields: { source: blog, hid: HID, st: ST, via: [] } } },
+  { name: 'query: accepted', purpose: Purpose.query, here: shop, payload: query({ via: [] }), expect: { ok: true, fields: { source: blog, hid: HID, st: ST, ret: '/cart?x=1', via: [] } } },
+  { name: 'query: a page that is not a path', purpose: Purpose.query, here: shop, payload: query({ ret: 'https://evil.example/' }), expect: { ok: false, reason: 'TOKEN_VERSION' } },
   { name: 'query: a malformed chain', purpose: Purpose.query, here: shop, payload: query({ via: ['not a site id'] }), expect: { ok: false, reason: 'TOKEN_VERSION' } },
-  { name: 'answer: accepted', purpose: Purpose.answer, here: blog, payload: answer(), expect: { ok: true, fields: { source: shop, jti: JTI, hid: HID, st: ST, key: KEY, sid: 'session-id-1' } } },
-  { name: 'answer: no session to give', purpose: Purpose.answer, here: blog, payload: answer({ sid: '' }), expect: { ok: true, fields: { source: shop, jti: JTI, hid: HID, st: ST, key: KEY, sid: '' } } },
+  { name: 'answer: accepted', purpose: Purpose.answer, here: blog, payload: answer(), expect: { ok: true, fields: { source: shop, jti: JTI, hid: HID, st: ST, ret: '/cart?x=1', key: KEY, sid: 'session-id-1' } } },
+  { name: 'answer: no session to give', purpose: Purpose.answer, here: blog, payload: answer({ sid: '' }), expect: { ok: true, fields: { source: shop, jti: JTI, hid: HID, st: ST, ret: '/cart?x=1', key: KEY, sid: '' } } },
   { name: 'answer: 10 s and 1 ms old', purpose: Purpose.answer, here: blog, payload: answer({ iat: NOW - 10_001 }), expect: { ok: false, reason: 'TOKEN_EXPIRED' } },
   { name: 'answer: not a link key', purpose: Purpose.answer, here: blog, payload: answer({ k: 'short' }), expect: { ok: false, reason: 'TOKEN_VERSION' } },
   { name: 'voucher: accepted an hour later', purpose: Purpose.voucher, here: blog, payload: voucher({ iat: NOW - 3_600_000 }), expect: { ok: true, fields: { source: shop, sid: 'session-id-1' } } },

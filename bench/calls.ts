@@ -61,10 +61,16 @@ async function visited(balance: Served['balance'], setup: string | undefined, pa
   return browser;
 }
 
-/** A browser both sites hold the session of, logged in on the hub since (`push`: the push scripts of the hub's page loaded). */
-async function loggedInOnHub(balance: Served['balance'], push: boolean): Promise<Client> {
+/** A browser both sites hold the session of. */
+async function knownToBoth(balance: Served['balance']): Promise<Client> {
   const browser = await knownToHub(balance);
   await browser.navigate(`${SITE}/page`);
+  return browser;
+}
+
+/** A browser both sites held the session of, logged in on the hub since (`push`: the push scripts of the hub's page loaded). */
+async function loggedInOnHub(balance: Served['balance'], push: boolean): Promise<Client> {
+  const browser = await knownToBoth(balance);
   await loginOnHub(browser, push);
   return browser;
 }
@@ -78,6 +84,16 @@ const CASES: readonly Case[] = [
     redirects: 0,
   },
   { name: 'browser page load, no session, browser known', prepare: (balance) => visited(balance, undefined, `${SITE}/page`), url: `${SITE}/page`, redirects: 0 },
+  {
+    name: 'a login here (a new session), then this site’s page: a change here',
+    prepare: async (balance) => {
+      const browser = await knownToBoth(balance);
+      assert.equal((await browser.post(`${HUB}/login`, {})).status, 303);
+      return browser;
+    },
+    url: `${HUB}/page`,
+    redirects: 0,
+  },
   { name: 'a login on the other site, then this site’s page: the whole navigation, its hop included', prepare: (balance) => loggedInOnHub(balance, false), url: `${SITE}/page`, redirects: 3 },
   { name: 'the same, the push voucher of the login’s page accepted before', prepare: (balance) => loggedInOnHub(balance, true), url: `${SITE}/page`, redirects: 0 },
 ];

@@ -74,7 +74,7 @@ export async function hopCase(run: Run): Promise<Row[]> {
   const plain = series('page without session or hop (baseline)');
   const first = series('a site’s first page of a browser the hub knows');
   const next = series('the same site’s next page (steady state)');
-  const loginPage = series('login on the hub: the hub’s page after it (a change here: 2 link record writes)');
+  const loginPage = series('login on the hub: the hub’s page after it (a change here; its store calls: the store-call table)');
   const afterLogin = series('login on the hub: the other site’s next page');
   const afterPush = series('login on the hub: the other site’s next page, the hub’s push voucher accepted before');
 

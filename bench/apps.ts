@@ -5,7 +5,7 @@
  *
  *   GET  /page        a little HTML around session data, with the loader when shared-session is on
  *                     (`?loader=0`: without it; `?first=1`: as a session's first linked page, see below)
- *   GET  /setup       a session with a cart (`?held=all|self|none`, below); answers its id
+ *   GET  /setup       a session with a cart (`?held=all|self|none`), or only a link cookie (`?held=link`); answers its id
  *   POST /login       express-session's regenerate() with a user in the new session, then 303 to /page
  *   GET  /whoami      the session id (when the session has data) and user
  */
@@ -14,7 +14,7 @@ import session, { type Store } from 'express-session';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SharedSessionMiddleware } from 'shared-session/express';
-import { newLinkKey } from '../src/core/link-cookie.ts';
+import { linkCookie, linkState, newLinkKey } from '../src/core/link-cookie.ts';
 import { EMPTY_NOTE, NOTE_KEY, noteIdOf, withHolder, writeNote, type Note } from '../src/core/note.ts';
 
 export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
@@ -54,7 +54,13 @@ export function benchApp(store: Store, shared?: { readonly middleware: SharedSes
 
   // `held=all`: linked, every site holds it (the steady state); `held=self`: linked, held by
   // this site alone (this site knows the browser, the others do not yet); else no note.
+  // `held=link`: no session, only this site's link cookie for an epoch without one.
   app.get('/setup', (req: Request, res) => {
+    if (shared && req.query.held === 'link') {
+      const { config } = shared.middleware.core;
+      res.append('set-cookie', linkCookie(config, config.sites.forOrigin(shared.origin)!, linkState(newLinkKey(), '')));
+      return void res.json({ id: null });
+    }
     const data = req.session as unknown as Data;
     data.cart = ['tea', 'milk'];
     if (shared && req.query.held === 'all') data[NOTE_KEY] = heldBy(shared.middleware.core.config.sites.all.map((site) => site.origin));

@@ -16,19 +16,14 @@ interface PageCase {
   readonly name: string;
   readonly variant: string;
   /** The session the browser holds (bench/apps.ts `/setup`), or a link cookie and no session. */
-  readonly held: 'all' | 'self' | 'none' | 'link only';
+  readonly held: 'all' | 'self' | 'none' | 'link';
   readonly path?: string;
   readonly target?: string;
   readonly note?: string;
 }
 
-export async function pageCase(run: Run, secret: string): Promise<Row[]> {
-  const sealer = new Sealer(deriveKeys(secret));
+export async function pageCase(run: Run): Promise<Row[]> {
   const cookieFor = async (c: PageCase): Promise<string> => {
-    if (c.held === 'link only') {
-      // A browser this site knows (its link cookie names an epoch), without a session.
-      return `shared-session.link=${sealer.seal(Purpose.link, { k: randomId(16), s: '', t: Math.floor(Date.now() / 1000) })}`;
-    }
     // A browser that site knows: its session, then one page load (whatever cookies it sets, kept).
     const client = new Client({ balance: { [HOST]: [run.ports[c.variant]!] } });
     await client.fetch(`http://${HOST}/setup?held=${c.held}`);
@@ -60,7 +55,7 @@ export async function pageCase(run: Run, secret: string): Promise<Row[]> {
           target: '≥ 0.95',
           note: 'the session unchanged since this site agreed; the loader mints nothing; no store access beyond express-session’s',
         },
-        { name: 'browser page load, no session, browser known', variant: 'shared5', held: 'link only', note: '1 link read' },
+        { name: 'browser page load, no session, browser known', variant: 'shared5', held: 'link', note: '1 link read' },
         { name: 'first linked page, 2 sites', variant: 'shared2', held: 'self', path: '/page?first=1', note: 'the loader mints 1 push token; the note is saved' },
         { name: 'first linked page, 5 sites', variant: 'shared5', held: 'self', path: '/page?first=1', note: 'the loader mints 4 push tokens; the note is saved' },
       ] satisfies PageCase[]

@@ -89,7 +89,7 @@ const server = await startServer(dir);
 const run: Run = { quick, rounds, seconds, ports: server.ports };
 try {
   if (wanted('token')) tokenCase();
-  if (wanted('page')) rows.push(...(await pageCase(run, SECRET)));
+  if (wanted('page')) rows.push(...(await pageCase(run)));
   if (wanted('push')) rows.push(...(await pushCase(run, SECRET)));
   if (wanted('hop')) rows.push(...(await hopCase(run)));
   if (wanted('stores')) rows.push(...(await benchStores({ rounds, seconds, quick })).map((row: StoreRow) => ({ group: 'Stores', ...row })));

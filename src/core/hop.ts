@@ -197,7 +197,7 @@ async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPo
 async function ownState<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort, previous: { readonly key: string; readonly sid: string } | undefined): Promise<Extract<Knowledge, { kind: 'answer' }>> {
   const id = session.isEmpty() ? '' : (session.id ?? '');
   const key = id === '' ? newLinkKey() : await changeHere(ctx, here, session, previous);
-  if (key === undefined) return { kind: 'answer', key: (previous as { key: string }).key, sid: '', cookies: [] };
+  if (key === undefined) return { kind: 'answer', key: previous?.key ?? newLinkKey(), sid: '', cookies: [] };
   return { kind: 'answer', key, sid: id, cookies: [linkCookie(ctx.config, here, linkState(key, id))] };
 }
 

@@ -85,7 +85,8 @@ export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Ra
   // The token is a bearer credential inside a page of its source site. A page elsewhere
   // that embeds a token minted for the attacker's own session would log the victim in as
   // the attacker (login CSRF); browsers send the loading page's origin, which pages cannot
-  // forge (the loader asks for `referrerpolicy="origin"`).
+  // forge (the loader asks for `referrerpolicy="origin"`). A tag on that very page can still
+  // be redirected here with it: the voucher's binding to the browser answers that.
   if (refererOrigin(facts.header('referer')) !== push.source.origin) return refuse('REFERER_MISMATCH');
   if (!(await ctx.sharing(session).claimOnce(`push:${push.jti}`, claimTtl(config, Purpose.push)))) return refuse('TOKEN_REPLAYED');
   ctx.noteKeyIndex(opened.keyIndex);
@@ -95,7 +96,7 @@ export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Ra
 /**
  * On a page load: take the voucher the push left, if any, as a confirmation. Resolves the
  * cookies to send (the voucher is always deleted, used or not) and whether it settled the
- * page (a session was adopted or kept).
+ * page (it adopted a session, so the page load has nothing more to do).
  */
 export async function takeVoucher<Raw>(
   ctx: Context<Raw>,

@@ -93,14 +93,16 @@ export interface Served {
   readonly stop: () => Promise<void>;
 }
 
+function listen(app: Express): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer(app).listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
 /** Serve each app (by origin) on a free loopback port of this process. */
 export async function serve(apps: Readonly<Record<string, Express>>): Promise<Served> {
   const entries = Object.entries(apps);
-  const servers = await Promise.all(
-    entries.map(([, app]) => new Promise<Server>((resolve) => {
-      const server = createServer(app).listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
+  const servers = await Promise.all(entries.map(([, app]) => listen(app)));
   return {
     balance: Object.fromEntries(entries.map(([origin], i) => [new URL(origin).host, [(servers[i]!.address() as AddressInfo).port]])),
     stop: async () => {

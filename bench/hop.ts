@@ -13,10 +13,9 @@ import assert from 'node:assert/strict';
 import { scriptSources } from '../test/helpers/express-site.ts';
 import { Client, type Step } from '../test/helpers/http.ts';
 import { scriptLoad } from '../test/helpers/push.ts';
-import { HUB, SITE } from './apps.ts';
+import { HUB, SITE, type Served } from './apps.ts';
 import type { Row, Run } from './load.ts';
 import { median } from './stats.ts';
-
 
 /** One timed navigation: its milliseconds, and its redirects as "3 redirects (2 to another site)". */
 interface Timed {
@@ -41,7 +40,7 @@ async function sessionAt(client: Client, origin: string): Promise<string | null>
 }
 
 /** A new browser whose session the hub linked: it has a cart on the hub, and loaded one page there. */
-export async function knownToHub(balance: Readonly<Record<string, readonly number[]>>): Promise<Client> {
+export async function knownToHub(balance: Served['balance']): Promise<Client> {
   const browser = new Client({ balance });
   await browser.fetch(`${HUB}/setup?held=none`);
   await browser.navigate(`${HUB}/page`);
@@ -63,18 +62,19 @@ export async function loginOnHub(browser: Client, push: boolean): Promise<Timed>
 interface Series {
   readonly name: string;
   readonly values: number[];
-  readonly redirects: Set<number>;
+  /** The most redirects one navigation took, and each route as `Timed` words it. */
+  redirects: number;
   readonly routes: Set<string>;
 }
 
 export async function hopCase(run: Run): Promise<Row[]> {
   const balance = { [new URL(HUB).host]: [run.ports.hub!], [new URL(SITE).host]: [run.ports.site!] };
   const visits = run.quick ? 5 : 150;
-  const series = (name: string): Series => ({ name, values: [], redirects: new Set(), routes: new Set() });
+  const series = (name: string): Series => ({ name, values: [], redirects: 0, routes: new Set() });
   const plain = series('page without session or hop (baseline)');
   const first = series('a site’s first page of a browser the hub knows');
   const next = series('the same site’s next page (steady state)');
-  const loginPage = series('login on the hub: the hub’s page after it (a change here; its store calls: the store-call table)');
+  const loginPage = series('login on the hub: the hub’s page after it (a change here)');
   const afterLogin = series('login on the hub: the other site’s next page');
   const afterPush = series('login on the hub: the other site’s next page, the hub’s push voucher accepted before');
 
@@ -82,7 +82,7 @@ export async function hopCase(run: Run): Promise<Row[]> {
     const samples = new Map<Series, number[]>([plain, first, next, loginPage, afterLogin, afterPush].map((s) => [s, []]));
     const record = (into: Series, result: Timed): void => {
       samples.get(into)!.push(result.ms);
-      into.redirects.add(result.redirects);
+      into.redirects = Math.max(into.redirects, result.redirects);
       into.routes.add(result.route);
     };
     for (let visit = 0; visit < visits; visit++) {
@@ -117,7 +117,7 @@ export async function hopCase(run: Run): Promise<Row[]> {
       unit: 'ms',
       values: s.values,
       ratios: s.values.map((value, i) => value / plain.values[i]!),
-      redirects: Math.max(...s.redirects),
+      redirects: s.redirects,
     })),
   ];
 }

@@ -51,6 +51,13 @@ export type HopReason = 'discover' | 'confirm' | 'change';
 /** How long a return's mark may wait for the page it returns to (a browser closed meanwhile, say). */
 const HOP_SETTLE_MS = 600_000;
 
+/**
+ * How long the claim that ends an epoch is kept. Two sites race to end an epoch only
+ * between reading it as current and ending it, within one request; once it is ended its
+ * record says so, and nobody tries again. Minutes are plenty, and keep the claims table small.
+ */
+const END_CLAIM_MS = 300_000;
+
 /** True when this site's session is in an epoch, held here and not superseded: nothing to do. */
 export function isSteady(session: SessionPort, here: Site): boolean {
   if (session.isEmpty()) return false;
@@ -313,7 +320,7 @@ class Links<Raw> {
    */
   async end(key: string): Promise<boolean> {
     const sharing = this.#ctx.sharing(this.#session);
-    if (!(await sharing.claimOnce(`end:${key}`, this.#ctx.config.linkMaxAgeMs))) return false;
+    if (!(await sharing.claimOnce(`end:${key}`, END_CLAIM_MS))) return false;
     await this.#write(key, { kind: 'moved', site: this.#here.origin });
     return true;
   }

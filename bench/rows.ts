@@ -1,7 +1,7 @@
 /**
  * Rows written per 1,000 anonymous requests, on every store: what a bot repeating one
  * request for free leaves in the store. The bench apps (bench/apps.ts: a hub and another
- * site) and the demo's app run in this process on each store in turn; the storage is
+ * site) and the demo's app run in this process on each store; the storage is
  * counted (bench/counts.ts) right before and right after each kind's requests, so the
  * requests that set a kind up (a session, a page that mints push tokens) are not counted.
  */

@@ -39,7 +39,7 @@ describe('the push in Chromium against a preload planted in user content', () =>
       app.get('/login-as', (req, res, next) =>
         req.session.regenerate((error) => {
           if (error) return next(error);
-          req.session.user = String(req.query.user);
+          req.session.user = typeof req.query.user === 'string' ? req.query.user : 'nobody';
           res.redirect(303, '/home');
         }),
       );

@@ -6,7 +6,7 @@ import { linkCookie, requestLinkCookie } from './link-cookie.ts';
 import { scriptTag } from './loader.ts';
 import { VOUCHER_LIFETIME_MS, claimTtl, openPush, openVoucher, sealPush, sealVoucher } from './messages.ts';
 import { acceptsThirdPartyCookies } from './navigation.ts';
-import { holder, readNote, recordedAll, withHolder, writeNote } from './note.ts';
+import { holder, withHolder, writeNote, type Note } from './note.ts';
 import type { Config } from './options.ts';
 import { randomId } from './random.ts';
 import type { RejectReason } from './reasons.ts';
@@ -40,16 +40,13 @@ export function pushTargets(config: Config, here: Site): readonly Site[] {
 }
 
 /**
- * The HTML of the push for this page: one `<script async>` per target that does not hold
- * the session yet, each with a fresh single-use token; those targets are recorded as
- * pushed, so later pages mint nothing for them. Empty when there is nothing to push, the
- * session is not linked yet, or the browser cannot keep a third-party cookie.
+ * The HTML of the push for this page (`note` is the session's, parsed): one `<script async>`
+ * per target that does not hold the session yet, each with a fresh single-use token; those
+ * targets are recorded as pushed, so later pages mint nothing for them. Empty when there is
+ * nothing to push, the session is not linked yet, or the browser cannot keep a third-party cookie.
  */
-export async function mintLoader<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw>, here: Site, session: SessionPort, nonce: string | undefined): Promise<string> {
+export async function mintLoader<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw>, here: Site, session: SessionPort, note: Note, nonce: string | undefined): Promise<string> {
   const { config } = ctx;
-  const note = readNote(session.readNote());
-  // The steady state, first: every site holds the session or was sent it; nothing to mint.
-  if (recordedAll(note, config.sites.noteIds)) return '';
   // With the hop on, only a session in an epoch is pushed: its receiver joins that epoch.
   if (config.hop && note.key === undefined) return '';
   if (!acceptsThirdPartyCookies(facts)) return '';

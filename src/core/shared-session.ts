@@ -6,6 +6,7 @@ import { isStoreFailure, storeFailure } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
 import { answerQuery, finishHop, queryRefusalTarget, refusal, startHop } from './hop.ts';
 import { isSteady, syncPageLoad } from './link.ts';
+import { readNote, recordedAll } from './note.ts';
 import { isCrossSiteScriptLoad, isTopLevelNavigation, mayBeNavigation } from './navigation.ts';
 import { resolveOptions, type Config, type SharedSessionOptions } from './options.ts';
 import { mintLoader, receivePush, takeVoucher } from './push.ts';
@@ -125,10 +126,21 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
 
   /**
    * Whether {@link handle} may do anything for this request: one of the library's routes,
-   * or a top-level page load. False lets an adapter pass the request on without awaiting.
+   * or a top-level page load that is not in the steady state. False lets an adapter pass
+   * the request on at once, without a promise: assets, API calls, form posts, and every
+   * page of a browser whose session did not change since this site last agreed.
    */
-  concerns(facts: RequestFacts<Raw>): boolean {
-    return this.#route(facts.path) !== undefined || isTopLevelNavigation(facts);
+  concerns(facts: RequestFacts<Raw>, session?: SessionPort): boolean {
+    if (this.#route(facts.path) !== undefined) return true;
+    if (!isTopLevelNavigation(facts)) return false;
+    return session === undefined || !this.#steady(facts, session);
+  }
+
+  /** A page load in the steady state (see link.ts) with no voucher cookie to delete: nothing to do. */
+  #steady(facts: RequestFacts<Raw>, session: SessionPort): boolean {
+    if (!this.config.hop || this.config.hopExcluded(facts.path)) return false;
+    const lookup = this.siteOf(facts);
+    return !('reason' in lookup) && isSteady(session, lookup.site) && !(facts.header('cookie')?.includes(VOUCHER_COOKIE) ?? false);
   }
 
   #route(path: string): 'push' | 'hop' | 'return' | 'health' | undefined {
@@ -185,13 +197,16 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
    */
   async loader(facts: RequestFacts<Raw>, session: SessionPort | undefined, options: LoaderOptions = {}): Promise<string> {
     if (!this.config.push || !session || session.isEmpty()) return '';
+    // The steady state, first: every site holds the session or was sent it; nothing to mint, nothing to ask.
+    const note = readNote(session.readNote());
+    if (recordedAll(note, this.config.sites.noteIds)) return '';
     const lookup = this.siteOf(facts);
     if ('reason' in lookup) {
       this.rejected(facts, 'loader', lookup.reason, undefined);
       return '';
     }
     try {
-      return await mintLoader(this.#context, facts, lookup.site, session, options.nonce);
+      return await mintLoader(this.#context, facts, lookup.site, session, note, options.nonce);
     } catch (error) {
       this.warn('STORE_ERROR', 'the session store failed while saving a new session for the loader', error);
       return '';

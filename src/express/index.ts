@@ -201,12 +201,12 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
     // res.end again would make a wrapper its own original and loop forever.
     if ((res as Partial<RenderingResponse>)[ORIGINAL_RENDER]) return next();
     // Most requests (assets, APIs, pages of a browser every site knows) concern neither
-    // the library's routes nor a page load: they pass on without a promise.
-    if (core.concerns(factsOf(req))) {
+    // the library's routes nor a page load that needs anything: they pass on without a promise.
+    const port = ExpressSessionPort.of(req);
+    if (core.concerns(factsOf(req), port)) {
       run(req, res, next).catch(next);
       return;
     }
-    const port = ExpressSessionPort.of(req);
     if (port) saveBeforeResponding(req, res);
     else warnNoSession();
     passOn(res, next);

@@ -2,7 +2,7 @@
  * `npm run bench`: what sharing costs per request, against the status quo, measured as
  * ratios inside each round (these machines drift by tens of percent between runs).
  *
- *   node --conditions=source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores,rows,calls]
+ *   node --conditions=@shared-session/source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores,rows,calls]
  *
  * The server runs in its own process (bench/server.ts); this process is the load
  * generator (autocannon). Cases run interleaved, A/B/A/B, round after round; the table
@@ -45,7 +45,7 @@ const rows: Row[] = [];
 
 async function startServer(dir: string): Promise<{ ports: Record<string, number>; stop(): void }> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--conditions=source', join(ROOT, 'bench/server.ts'), '--store', join(dir, 'bench.sqlite'), '--secret', SECRET], {
+  const child = spawn(process.execPath, [...profile, '--conditions=@shared-session/source', join(ROOT, 'bench/server.ts'), '--store', join(dir, 'bench.sqlite'), '--secret', SECRET], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {

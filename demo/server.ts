@@ -1,7 +1,7 @@
 /**
  * One demo site in this process. Started by `demo/start.ts`, or by hand:
  *
- *   node --conditions=source demo/server.ts --origin http://shop.localhost:3001 \
+ *   node --conditions=@shared-session/source demo/server.ts --origin http://shop.localhost:3001 \
  *     --sites http://shop.localhost:3001,http://blog.localhost:3002 --store demo/data/sessions.sqlite
  *
  * `--store` takes a SQLite path, `file:<dir>`, `redis://…`, `redis-cluster://h:p,h:p`,

@@ -10,7 +10,9 @@ export type SharedSessionErrorCode =
   /** The session middleware the adapter sits on is missing or misconfigured. */
   | 'ERR_SHARED_SESSION_SETUP'
   /** The shared store could not be reached within its time limit. */
-  | 'ERR_SHARED_SESSION_STORE_UNAVAILABLE';
+  | 'ERR_SHARED_SESSION_STORE_UNAVAILABLE'
+  /** An entry point's optional peer dependency is not installed (`pg` for `shared-session/postgres`, `redis` for `shared-session/redis`); the message names the `npm install` command. */
+  | 'ERR_SHARED_SESSION_PEER';
 
 /**
  * The one error class of the library.

@@ -14,7 +14,7 @@ const sealer = new Sealer(deriveKeys(SHARED_SECRET));
 
 /** One race-site process (test/fixtures/race-site.ts) on `storeSpec`. */
 export function startRaceSite(origin: string, sites: readonly string[], storeSpec: string, listenPort?: number): Promise<SiteProcess> {
-  const args = ['--conditions=source', FIXTURE, '--origin', origin, '--sites', sites.join(','), '--store', storeSpec];
+  const args = ['--conditions=@shared-session/source', FIXTURE, '--origin', origin, '--sites', sites.join(','), '--store', storeSpec];
   if (listenPort !== undefined) args.push('--listen-port', String(listenPort));
   const child = spawn(process.execPath, args, { env: { ...process.env, SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];

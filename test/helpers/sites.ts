@@ -30,7 +30,7 @@ export function startSite(
 ): Promise<SiteProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=source', join(ROOT, 'demo/server.ts'), '--origin', origin, '--sites', sites.join(','), '--store', storePath, ...extraArgs],
+    ['--conditions=@shared-session/source', join(ROOT, 'demo/server.ts'), '--origin', origin, '--sites', sites.join(','), '--store', storePath, ...extraArgs],
     { env: { ...process.env, SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET: SESSION_SECRET, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];

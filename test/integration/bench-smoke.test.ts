@@ -42,7 +42,7 @@ interface Written {
 it('runs every benchmark case once and writes the table and the JSON', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shared-session-bench-smoke-'));
   const out = join(dir, 'quick.json');
-  const child = spawn(process.execPath, ['--conditions=source', join(ROOT, 'bench/run.ts'), '--quick', '--seconds', '0.3', '--out', out], {
+  const child = spawn(process.execPath, ['--conditions=@shared-session/source', join(ROOT, 'bench/run.ts'), '--quick', '--seconds', '0.3', '--out', out], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

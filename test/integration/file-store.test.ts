@@ -45,7 +45,7 @@ function summary(ms: number[]): string {
  */
 async function race(script: string, argsPerChild: readonly (readonly string[])[]): Promise<string[]> {
   const children = argsPerChild.map((args) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--input-type=module', '-e', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--conditions=@shared-session/source', '--input-type=module', '-e', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let markReady = (): void => undefined;
     const ready = new Promise<void>((resolve) => (markReady = resolve));

@@ -230,7 +230,7 @@ describe('PostgresStore when PostgreSQL fails (a throwaway cluster)', () => {
   after(() => cluster.destroy());
 
   it('an Express app answers 503 quickly while PostgreSQL is down, then recovers with the sessions', async (t) => {
-    const app: ChildProcess = spawn(process.execPath, ['--conditions=source', '--input-type=module', '-e', FAULT_APP, cluster.connectionString], {
+    const app: ChildProcess = spawn(process.execPath, ['--conditions=@shared-session/source', '--input-type=module', '-e', FAULT_APP, cluster.connectionString], {
       env: { ...process.env, NODE_ENV: 'test' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -61,7 +61,7 @@ describe('README', () => {
     const ports = [await freePort(), await freePort()];
     const sites = ports.map((port, i) => `http://site${i}.localhost:${port}`);
     for (const port of ports) {
-      const child = spawn(process.execPath, ['--conditions=source', join(ROOT, 'examples/express.ts')], {
+      const child = spawn(process.execPath, ['--conditions=@shared-session/source', join(ROOT, 'examples/express.ts')], {
         env: { ...process.env, SITES: sites.join(','), PORT: String(port), SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET, SESSION_DB: join(dir, 'quickstart.sqlite') },
         stdio: 'inherit',
       });

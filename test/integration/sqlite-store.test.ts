@@ -151,7 +151,7 @@ describe('SqliteStore specifics', () => {
       store.close();`;
     const run = () =>
       new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--conditions=source', '--input-type=module', '-e', script, file.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--conditions=@shared-session/source', '--input-type=module', '-e', script, file.path], { stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
         child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`exit ${code}`))));

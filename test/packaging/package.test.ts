@@ -1,22 +1,18 @@
 /**
  * The package as users get it: `npm run build` output, resolved with default conditions
- * (no `source`), declarations that type-check a consumer, and a tarball with no sources
- * or tests in it.
+ * (not our own `@shared-session/source`), declarations that type-check a consumer, and a
+ * tarball with no sources or tests in it, yet with the target of every export condition
+ * a user may set.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { exports: Record<string, unknown> };
-const subpaths = Object.keys(pkg.exports).filter((key) => key !== './package.json');
+import { NODE22, OWN_CONDITION, ROOT, packedFiles, pkg, specifierOf, subpaths } from './package-files.ts';
 
 describe('packaging', () => {
   it('resolves every export to built JavaScript under default conditions', () => {
     for (const subpath of subpaths) {
-      const specifier = subpath === '.' ? 'shared-session' : `shared-session/${subpath.slice(2)}`;
+      const specifier = specifierOf(subpath);
       const script = `const m = await import(${JSON.stringify(specifier)}); console.log(import.meta.resolve(${JSON.stringify(specifier)}) + ' ' + Object.keys(m).length);`;
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();
       assert.match(out, /\/dist\/.+\.js [1-9]\d* ?$/, `${specifier} → ${out}`);
@@ -24,7 +20,6 @@ describe('packaging', () => {
   });
 
   it('runs on Node 22, the oldest supported version', () => {
-    const node22 = `${ROOT}/tools/node22/node_modules/node/bin/node`;
     const script = `
       import { SharedSession } from 'shared-session';
       import { sharedSession } from 'shared-session/express';
@@ -40,7 +35,7 @@ describe('packaging', () => {
       sharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'GOSjmX3LIv+m0jaax+GsoJg82gCzikpyXapJFEUSxulkjpiBFgMei6k8p1Om7ccv' });
       store.close();
       console.log(process.version, first, second, core.config.sites.all.length);`;
-    const out = execFileSync(node22, ['--no-warnings', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const out = execFileSync(NODE22, ['--no-warnings', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();
     assert.match(out, /^v22\.\d+\.\d+ true false 2$/);
   });
 
@@ -49,13 +44,22 @@ describe('packaging', () => {
   });
 
   it('packs dist and docs, and no sources, tests or demo data', () => {
-    const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' })) as [{ files: { path: string }[] }];
-    const files = report.files.map((file) => file.path);
+    const files = [...packedFiles()];
     for (const subpath of subpaths) {
       const target = (pkg.exports[subpath] as { default: string }).default.slice(2);
       assert.ok(files.includes(target), `${target} is packed`);
       assert.ok(files.includes(target.replace(/\.js$/, '.d.ts')), `declarations of ${target} are packed`);
     }
     assert.deepEqual(files.filter((file) => /^(src|test|demo|bench)\//.test(file)), []);
+  });
+
+  it('packs the target of every export condition a user may set (all but our own)', () => {
+    const files = packedFiles();
+    for (const subpath of subpaths) {
+      for (const [condition, target] of Object.entries(pkg.exports[subpath] as Record<string, string>)) {
+        if (condition === OWN_CONDITION) continue;
+        assert.ok(files.has(target.slice(2)), `exports["${subpath}"]["${condition}"] = ${target} is packed`);
+      }
+    }
   });
 });

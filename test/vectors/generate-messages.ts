@@ -3,7 +3,7 @@
  * with fixed hours and IVs, and what a receiving site must make of each (accepted with
  * these fields, or refused with this reason). Run it only when the protocol changes:
  *
- *   node --conditions=source test/vectors/generate-messages.ts
+ *   node --conditions=@shared-session/source test/vectors/generate-messages.ts
  *
  * The token layer underneath is checked against an independent implementation by
  * tokens.json; these vectors pin the checks of §3 on top of it.

@@ -1,8 +1,12 @@
-import pg, { type Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import type * as Pg from 'pg';
+import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { optionError } from '../../core/errors.ts';
 import { CallbackStore, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
+import { loadPeer } from '../peer.ts';
 import { PruneTimers, pruneSettings, type PruneOptions } from '../prune-timer.ts';
 import { postgresSchema, tablesOf, type Tables } from './schema.ts';
+
+const pg = loadPeer<typeof Pg>('pg', 'shared-session/postgres');
 
 export { postgresSchema } from './schema.ts';
 

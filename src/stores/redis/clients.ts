@@ -1,4 +1,8 @@
-import { createClient, createCluster, type RedisClusterOptions } from 'redis';
+import type * as Redis from 'redis';
+import type { RedisClusterOptions } from 'redis';
+import { loadPeer } from '../peer.ts';
+
+const { createClient, createCluster } = loadPeer<typeof Redis>('redis', 'shared-session/redis');
 
 /** What the store uses of a node-redis client (`createClient()`, redis v5 or later). */
 export interface RedisClientLike {

@@ -76,7 +76,7 @@ function attributesFor(store: Store, req: Request): Readonly<Record<string, unkn
   let attributes = byHost.get(key);
   if (!attributes) {
     const own = siteCookie(store, req) as unknown as Record<string, unknown>;
-    attributes = Object.fromEntries([...COOKIE_ATTRIBUTES, 'originalMaxAge'].map((name) => [name, own[name]]));
+    attributes = Object.fromEntries(COOKIE_ATTRIBUTES.map((name) => [name, own[name]]));
     // Any request with a session reaches here, spoofed hosts too: the cache must not grow
     // without bound (past the limit, a new shape is worked out on every request).
     if (byHost.size < MAX_HOSTS_PER_STORE) byHost.set(key, attributes);
@@ -84,12 +84,24 @@ function attributesFor(store: Store, req: Request): Readonly<Record<string, unkn
   return attributes;
 }
 
-/** Give a loaded session this site's cookie attributes instead of whichever site saved it last. */
+/**
+ * Give a loaded session this site's cookie attributes instead of whichever site saved it
+ * last. Its lifetime stays: `maxAge` (remember-me's 30 days) or `expires = false` (a
+ * browser-session cookie) is the app's decision for that session, not a site setting.
+ */
 function useSiteCookie(store: Store, req: Request): void {
   const own = attributesFor(store, req);
   const cookie = req.session.cookie as unknown as Record<string, unknown>;
   for (const attribute of COOKIE_ATTRIBUTES) cookie[attribute] = own[attribute];
-  cookie.originalMaxAge = own.originalMaxAge;
+}
+
+/** Give `cookie` (a fresh one of this site's) the lifetime the session's stored cookie had. */
+function keepLifetime(cookie: Cookie, stored: unknown): void {
+  const originalMaxAge = (stored as { originalMaxAge?: unknown } | null | undefined)?.originalMaxAge;
+  if (typeof originalMaxAge === 'number' && Number.isFinite(originalMaxAge)) cookie.maxAge = originalMaxAge;
+  // A browser-session cookie (the app set `expires = false`, or null): stored as it was, so
+  // that the next save sees the same lifetime.
+  else if (originalMaxAge === null || originalMaxAge === false) cookie.expires = originalMaxAge as unknown as Date;
 }
 
 function isEmptySession(session: Session & Partial<SessionData>): boolean {
@@ -213,6 +225,7 @@ export class ExpressSessionPort implements SessionPort {
     // A session express-session generated in this request already holds a fresh copy of
     // this site's cookie: reuse it rather than generate another (a session id and all).
     const cookie = unsaved.has(req.session) ? req.session.cookie : siteCookie(this.#store, req);
+    keepLifetime(cookie, (data as { cookie?: unknown }).cookie);
     req.sessionID = id;
     this.#store.createSession(req, data);
     req.session.cookie = cookie;

@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { SharedSessionError, optionError } from '../core/errors.ts';
 import type { SharingStore } from '../core/sharing-store.ts';
-import { changeOf, expiryOf, type SessionChange, type StoredRecord, type StoredSession } from './change.ts';
+import { changeOf, expiryOf, type SessionChange, type StoredCookie, type StoredRecord, type StoredSession } from './change.ts';
 import { Deadlines } from './deadlines.ts';
 
 export { changeOf, expiryOf, type SessionChange, type SessionDelta, type StoredCookie, type StoredRecord, type StoredSession } from './change.ts';
 
 export type Callback<T> = (error: unknown, value?: T) => void;
+
+/** A session as `get` answers it: its cookie and the app's own keys. */
+export type LoadedSession = StoredSession & Record<string, unknown>;
 
 // Loose on purpose: the stores must be assignable to express-session's and
 // @fastify/session's Store types without importing either package's types.
@@ -18,7 +21,7 @@ type LooseCallback = (error: any, session?: any) => void;
 export interface StoreOptions {
   /** Lifetime of a session whose cookie has no expiry (a browser-session cookie). Default 86400 (one day). */
   defaultTtlSeconds?: number;
-  /** How long a destroyed session id stays refused, so that a slow request cannot bring it back. Default 3600. */
+  /** How long a destroyed session stays refused to the late saves of requests that loaded it before, so that a slow request cannot bring it back. Default 3600. */
   tombstoneSeconds?: number;
   /** A store operation that takes longer fails with a 503-type error. Default 2000. */
   operationTimeoutMs?: number;
@@ -46,8 +49,16 @@ export function positiveOption(value: unknown, option: string, fallback: number,
  *   express-session calls with the record `get` returned), so concurrent requests changing
  *   different keys both win; the same key: the last save wins;
  * - **destroyed stays destroyed**: `destroy` of a stored session leaves a tombstone for
- *   `tombstoneSeconds`, and a later save of that id is dropped; `destroy` of an id that
- *   has no record writes nothing, so requests without a session cannot fill the store;
+ *   `tombstoneSeconds`, and a later save of that id *by a request that loaded it before*
+ *   (a slow request finishing after the logout) is dropped. A session no request loaded
+ *   (`set` of a new object under that id, which only the app's own code does: session
+ *   middleware never reuses an unknown id) is stored and ends the tombstone, as
+ *   express-session's MemoryStore stores it. `destroy` of an id that has no record writes
+ *   nothing, so requests without a session cannot fill the store;
+ * - **the app's lifetime**: a save that changes only the cookie's lifetime (remember-me's
+ *   `maxAge`, `expires = false`) is written, also right after another save and also when
+ *   express-session only touches; an expiry already past stores the session expired (no
+ *   session), and an expiry that is no date counts as none (`defaultTtlSeconds`);
  * - **bounded failures**: an operation that fails or takes longer than
  *   `operationTimeoutMs` rejects with `SharedSessionError`
  *   `ERR_SHARED_SESSION_STORE_UNAVAILABLE` (`status` 503), which Express answers as 503.
@@ -80,7 +91,8 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   protected abstract read(sid: string): Promise<StoredRecord | undefined>;
   /**
    * Apply one save atomically, and set the expiry: nothing when `sid` has a live
-   * tombstone; `change.json` when there is no live record, when the change is a new
+   * tombstone and `change.loaded` is set (a late save); a new session (`loaded`
+   * undefined) replaces a tombstone; `change.json` when there is no live record, when the change is a new
    * session (`loaded` undefined), or when the record is still the one the request loaded;
    * otherwise `change.mergeInto(current record)`. Resolve the new record's version when
    * the store versions records and wrote `change.json` itself, else undefined.
@@ -126,61 +138,91 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
     return this.#deadlines.run(running, this.operationTimeoutMs, late).catch(fail);
   }
 
-  get(sid: string, callback: LooseCallback): void {
+  /** The session stored under `sid`, or null. Without a callback, a Promise. */
+  get(sid: string): Promise<LoadedSession | null>;
+  get(sid: string, callback: LooseCallback): void;
+  get(sid: string, callback?: LooseCallback): Promise<LoadedSession | null> | void {
     const loaded = this.guard('get', async () => {
       const record = await this.read(sid);
       if (!record) return null;
-      let session: object;
+      let session: LoadedSession;
       try {
-        session = JSON.parse(record.json) as object;
+        session = JSON.parse(record.json) as LoadedSession;
       } catch {
         // Without the parser's message: newer V8 quotes the input, a session's data, into logs.
         throw new Error('a stored session is not valid JSON');
       }
-      remember(session, record);
+      remember(session, record, lifetimeOf(session.cookie));
       return session;
     });
-    settle(loaded, callback);
+    return settle(loaded, callback);
   }
 
-  set(sid: string, session: StoredSession, callback?: Callback<void>): void {
+  /** Store `session` under `sid` (see the class comment for what a save guarantees). Without a callback, a Promise. */
+  // Generic: an object literal with the app's own keys is no excess-property error.
+  set<T extends StoredSession>(sid: string, session: T): Promise<void>;
+  set<T extends StoredSession>(sid: string, session: T, callback: Callback<void> | undefined): void;
+  set(sid: string, session: StoredSession, callback?: Callback<void>): Promise<void> | void {
+    const lifetime = lifetimeOf(session.cookie);
     const change = changeOf(session, loadedOf(session), expiryOf(session, this.defaultTtlMs));
-    if (justSaved(session, sid) && onlyCookieChanged(change)) {
+    if (justSaved(session, sid) && onlyTimePassed(change, lifetime, lifetimeMarkOf(session))) {
       // The same request saving again what it just saved: save-first (Express) saves before
-      // responding, and express-session saves again after an id change. Nothing to write.
-      settle(Promise.resolve(), callback);
-      return;
+      // responding, and express-session saves again after an id change. Nothing stored
+      // would differ but the cookie's expiry, moved on by the time passed: nothing to write.
+      // A changed lifetime (remember-me's maxAge right after Passport's login save) is written.
+      return settle(Promise.resolve(), callback);
     }
     const saved = this.guard('set', () => this.write(sid, change)).then((version) => {
       // A second save in the same request is compared against this one: what this request
       // sent (not a merged record, which holds other requests' changes it never saw).
-      remember(session, { json: change.json, version });
+      remember(session, { json: change.json, version }, lifetime);
       markSaved(session, sid);
     });
-    settle(saved, callback);
+    return settle(saved, callback);
   }
 
-  destroy(sid: string, callback?: Callback<void>): void {
-    settle(this.guard('destroy', () => this.remove(sid)), callback);
+  /** Delete the session `sid`. Without a callback, a Promise. */
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Callback<void> | undefined): void;
+  destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(this.guard('destroy', () => this.remove(sid)), callback);
   }
 
-  touch(sid: string, session: StoredSession, callback?: Callback<void>): void {
+  /** Move the expiry of the stored session `sid` to the one `session`'s cookie gives. Without a callback, a Promise. */
+  touch<T extends StoredSession>(sid: string, session: T): Promise<void>;
+  touch<T extends StoredSession>(sid: string, session: T, callback: Callback<void> | undefined): void;
+  touch(sid: string, session: StoredSession, callback?: Callback<void>): Promise<void> | void {
+    const mark = lifetimeMarkOf(session);
+    // express-session touches rather than saves when only the cookie changed (its
+    // "modified" test leaves the cookie out): a new lifetime (remember-me's maxAge, or
+    // `expires = false`) must reach the stored cookie, which the next request's cookie is
+    // built from, so that touch is a save.
+    if (mark !== undefined && mark !== lifetimeOf(session.cookie)) return this.set(sid, session, callback);
     // express-session touches a session it did not save itself, also one this request has
     // just saved (save-first): that save set the expiry a moment ago.
     if (justSaved(session, sid)) return settle(Promise.resolve(), callback);
-    settle(this.guard('touch', () => this.refresh(sid, expiryOf(session, this.defaultTtlMs))), callback);
+    return settle(this.guard('touch', () => this.refresh(sid, expiryOf(session, this.defaultTtlMs))), callback);
   }
 
-  all(callback: LooseCallback): void {
-    settle(this.guard('all', () => this.list()), callback);
+  /** Every live session, by id. Without a callback, a Promise. */
+  all(): Promise<Record<string, Record<string, unknown>>>;
+  all(callback: LooseCallback): void;
+  all(callback?: LooseCallback): Promise<Record<string, Record<string, unknown>>> | void {
+    return settle(this.guard('all', () => this.list()), callback);
   }
 
-  length(callback: Callback<number>): void {
-    settle(this.guard('length', () => this.count()), callback);
+  /** How many live sessions there are. Without a callback, a Promise. */
+  length(): Promise<number>;
+  length(callback: Callback<number>): void;
+  length(callback?: Callback<number>): Promise<number> | void {
+    return settle(this.guard('length', () => this.count()), callback);
   }
 
-  clear(callback?: Callback<void>): void {
-    settle(this.guard('clear', () => this.removeAll()), callback);
+  /** Delete every session (tombstones and claims stay). Without a callback, a Promise. */
+  clear(): Promise<void>;
+  clear(callback: Callback<void> | undefined): void;
+  clear(callback?: Callback<void>): Promise<void> | void {
+    return settle(this.guard('clear', () => this.removeAll()), callback);
   }
 
   claimOnce(key: string, ttlMs: number): Promise<boolean> {
@@ -206,8 +248,9 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
     expressSession ??= createRequire(import.meta.url)('express-session') as ExpressSessionModule;
     // The record `get` returned, before express-session replaces its cookie.
     const loaded = loadedOf(session);
+    const lifetime = lifetimeMarkOf(session);
     const built = expressSession.Store.prototype.createSession.call(this, req, session);
-    if (loaded) remember(built, loaded);
+    if (loaded) remember(built, loaded, lifetime ?? '');
     return built;
   }
 
@@ -236,13 +279,33 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
  * garbage collector more than the store's own GET, measured in the store benchmark.)
  */
 const LOADED = Symbol('shared-session loaded record');
+/** The lifetime (`lifetimeOf`) of the cookie that record holds. */
+const LIFETIME = Symbol('shared-session stored lifetime');
 
-function remember(session: object, record: StoredRecord): void {
+function remember(session: object, record: StoredRecord, lifetime: string): void {
   Object.defineProperty(session, LOADED, { value: record, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(session, LIFETIME, { value: lifetime, writable: true, configurable: true, enumerable: false });
+}
+
+function lifetimeMarkOf(session: object): string | undefined {
+  return (session as { [LIFETIME]?: string })[LIFETIME];
 }
 
 function loadedOf(session: object): StoredRecord | undefined {
   return (session as { [LOADED]?: StoredRecord })[LOADED];
+}
+
+/**
+ * The lifetime a cookie gives its session, the app's decision for that session: its
+ * `originalMaxAge`, and whether it expires at all (`expires = false` is a browser-session
+ * cookie). Two cookies with the same lifetime differ only by the time that passed between
+ * them. Attributes (domain, sameSite…) are left out: every site loads a session with its
+ * own, whatever another site stored.
+ */
+function lifetimeOf(cookie: StoredCookie | undefined): string {
+  if (!cookie) return '';
+  const { expires, originalMaxAge } = cookie as StoredCookie & { originalMaxAge?: unknown };
+  return `${expires === null || expires === undefined || (expires as unknown) === false ? 'session' : 'dated'}:${String(originalMaxAge)}`;
 }
 
 /** When and under which id this session object (one request's) was last saved. */
@@ -259,8 +322,12 @@ function justSaved(session: object, sid: string): boolean {
   return mark !== undefined && mark.sid === sid && Date.now() - mark.at < REPEAT_MS;
 }
 
-/** True when a save would change nothing but the cookie (its expiry) since what this request last saved or loaded. */
-function onlyCookieChanged(change: SessionChange): boolean {
+/**
+ * True when a save would store nothing new since what this request last saved: no key but
+ * the cookie changed, and the cookie only by the time passed (`lifetime` as before).
+ */
+function onlyTimePassed(change: SessionChange, lifetime: string, before: string | undefined): boolean {
+  if (lifetime !== before) return false;
   const delta = change.delta();
   if (delta.removed.length > 0) return false;
   for (const key of delta.changed.keys()) if (key !== 'cookie') return false;
@@ -273,9 +340,15 @@ export function unavailable(message: string, cause: unknown): SharedSessionError
   return new SharedSessionError('ERR_SHARED_SESSION_STORE_UNAVAILABLE', `shared-session: ${message}`, { cause, status: 503 });
 }
 
-function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
+/**
+ * The promise itself without a callback; with one, the callback gets the outcome once, and
+ * outside the promise: an exception it throws is an uncaught exception (as from any
+ * callback API), not a rejection nobody handles, and cannot make it run a second time.
+ */
+function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
+  if (!callback) return promise;
   promise.then(
-    (value) => callback?.(null, value),
-    (error: unknown) => callback?.(error),
+    (value) => queueMicrotask(() => callback(null, value)),
+    (error: unknown) => queueMicrotask(() => callback(error)),
   );
 }

@@ -57,16 +57,17 @@ export interface SessionChange {
   mergeInto(current: string): string;
 }
 
-/** When a record expires: the cookie's expiry, else its max age, else `fallbackMs` from now. */
+/**
+ * When a record expires: the cookie's expiry, else its max age, else `fallbackMs` from now.
+ * An expiry that is no date (an Invalid Date, a garbled string, NaN) counts as none. One
+ * already past is kept as it is: the record is then stored expired, which reads as no session.
+ */
 export function expiryOf(session: StoredSession, fallbackMs: number, now = Date.now()): number {
   const cookie = session.cookie;
   const expires = cookie?.expires;
-  if (expires instanceof Date) return expires.getTime();
-  if (typeof expires === 'string') {
-    const parsed = Date.parse(expires);
-    if (!Number.isNaN(parsed)) return parsed;
-  }
-  if (typeof cookie?.maxAge === 'number') return now + cookie.maxAge;
+  const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : Number.NaN;
+  if (Number.isFinite(at)) return at;
+  if (typeof cookie?.maxAge === 'number' && Number.isFinite(cookie.maxAge)) return now + cookie.maxAge;
   return now + fallbackMs;
 }
 

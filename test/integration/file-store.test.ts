@@ -315,23 +315,38 @@ describe('FileStore specifics', () => {
     dir.cleanup();
   });
 
-  it('answers 503 for a corrupt session file without quoting it, and prune removes it', async () => {
+  it('reads a corrupt or empty session file as no session and deletes it at once; a record of a newer format is left to it', async () => {
     const dir = tempDir();
     const store = new FileStore({ directory: dir.directory, pruneIntervalSeconds: 0 });
-    const file = join(dir.directory, 'sessions', `${nameOf('broken')}.json`);
-    writeFileSync(file, '{"v":1,"secret-data');
-    const error = await get(store, 'broken').then(
-      () => assert.fail('a corrupt file is not a session'),
-      (failure: unknown) => failure,
-    );
-    assert.ok(isUnavailable(error));
-    assert.doesNotMatch(JSON.stringify(error, Object.getOwnPropertyNames(error)) + String((error as Error).cause), /secret-data/);
-    // A record of a newer format is left alone: a newer version may share the directory.
-    const newer = join(dir.directory, 'sessions', `${nameOf('newer')}.json`);
-    writeFileSync(newer, JSON.stringify({ v: 2, expires: 0 }));
-    assert.equal(await store.prune(), 1);
-    assert.deepEqual(readdirSync(join(dir.directory, 'sessions')), [`${nameOf('newer')}.json`]);
+    const fileOf = (sid: string) => join(dir.directory, 'sessions', `${nameOf(sid)}.json`);
+    writeFileSync(fileOf('broken'), '{"v":1,"secret-data');
+    writeFileSync(fileOf('empty'), '');
+    await set(store, 'kept', { cookie: inMs(60_000), user: 'alice' });
+    // Each write is a whole file renamed into place: only damage from outside makes such a
+    // file, and a 503 on every request of that session until the next prune helps nobody.
     assert.equal(await get(store, 'broken'), null);
+    assert.equal(await get(store, 'empty'), null);
+    assert.deepEqual(readdirSync(join(dir.directory, 'sessions')), [`${nameOf('kept')}.json`]);
+    // A save and a touch over a corrupt file replace it rather than fail.
+    writeFileSync(fileOf('broken'), 'garbage');
+    await set(store, 'broken', { cookie: inMs(60_000), user: 'new' });
+    assert.equal(((await get(store, 'broken')) as { user: string }).user, 'new');
+    // A record of a newer format is left alone (a newer version may share the directory), as a 503.
+    writeFileSync(fileOf('newer'), JSON.stringify({ v: 2, expires: 0 }));
+    await assert.rejects(get(store, 'newer'), isUnavailable);
+    assert.ok(readdirSync(join(dir.directory, 'sessions')).includes(`${nameOf('newer')}.json`));
+    store.close();
+    dir.cleanup();
+  });
+
+  it('logs everyone out, and keeps working, when the files of the directory are deleted', async () => {
+    const dir = tempDir();
+    const store = new FileStore({ directory: dir.directory, pruneIntervalSeconds: 0 });
+    await set(store, 'before', { cookie: inMs(60_000), user: 'alice' });
+    for (const kind of readdirSync(dir.directory)) for (const file of readdirSync(join(dir.directory, kind))) rmSync(join(dir.directory, kind, file));
+    assert.equal(await get(store, 'before'), null);
+    await set(store, 'after', { cookie: inMs(60_000), user: 'bob' });
+    assert.equal(((await get(store, 'after')) as { user: string }).user, 'bob');
     store.close();
     dir.cleanup();
   });

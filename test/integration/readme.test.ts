@@ -3,7 +3,7 @@
  * every option, and its reason table every reason code with its status.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,11 +51,20 @@ describe('README', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const example of ['examples/express.ts']) {
+  for (const example of ['examples/express.ts', 'examples/store-promises.ts']) {
     it(`shows ${example} unchanged`, () => {
       assert.equal(exampleBlock(example), readFileSync(join(ROOT, example), 'utf8'));
     });
   }
+
+  it('runs the store example with promises', () => {
+    const run = spawnSync(process.execPath, ['--conditions=@shared-session/source', join(ROOT, 'examples/store-promises.ts')], {
+      env: { ...process.env, SESSION_DB: join(dir, 'promises.sqlite') },
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "1 [ 'tea' ]\nnull\n");
+  });
 
   it('runs the Express quick start as two sites that share a cart', async () => {
     const ports = [await freePort(), await freePort()];

@@ -4,7 +4,7 @@ import { describeValue, optionError } from '../../core/errors.ts';
 import { CallbackStore, positiveOption, type SessionChange, type StoreOptions, type StoredRecord } from '../callback-store.ts';
 import { PruneTimers, pruneSettings, reportPruneFailure, type PruneOptions } from '../prune-timer.ts';
 import { ClaimFiles } from './claims.ts';
-import { FORMAT, isSessionOf, type LinkFile, type SessionFile, type TombstoneFile } from './format.ts';
+import { CorruptFile, FORMAT, isSessionOf, type LinkFile, type SessionFile, type TombstoneFile } from './format.ts';
 import { codeOf, statIfAny, unlinkIfAny } from './fs-helpers.ts';
 import { LockFiles } from './locks.ts';
 import { Pruner } from './prune.ts';
@@ -105,8 +105,34 @@ export class FileStore extends CallbackStore {
 
   protected async read(sid: string): Promise<StoredRecord | undefined> {
     // No lock and no retry: a missing id costs one failed open.
-    const record = await this.#records.read<SessionFile>('sessions', nameOf(sid), isSessionOf(sid));
+    const name = nameOf(sid);
+    let record: SessionFile | undefined;
+    try {
+      record = await this.#records.read<SessionFile>('sessions', name, isSessionOf(sid));
+    } catch (error) {
+      if (!(error instanceof CorruptFile)) throw error;
+      // Checked again under the lock: a save may have renamed a good record over it since.
+      await this.#locks.locked(`s-${name}`, () => this.#sessionFile(sid, name));
+      return undefined;
+    }
     return record && record.expires > Date.now() ? { json: JSON.stringify(record.data) } : undefined;
+  }
+
+  /**
+   * The session file of `sid`, read under its lock. A file that is no record (empty, cut
+   * short, not JSON) is deleted at once and read as none: every write of this store is a
+   * whole file renamed into place, so only damage from outside (a full disk while copying
+   * the directory back, an editor) makes one, and it would otherwise fail every request
+   * of that session until `prune()` removed it.
+   */
+  async #sessionFile(sid: string, name: string): Promise<SessionFile | undefined> {
+    try {
+      return await this.#records.read<SessionFile>('sessions', name, isSessionOf(sid));
+    } catch (error) {
+      if (!(error instanceof CorruptFile)) throw error;
+      await unlinkIfAny(join(this.#records.dirs.sessions, `${name}.json`));
+      return undefined;
+    }
   }
 
   protected write(sid: string, change: SessionChange): Promise<undefined> {
@@ -114,12 +140,16 @@ export class FileStore extends CallbackStore {
     return this.#locks.locked(`s-${name}`, async (deadline) => {
       const now = Date.now();
       const tombstone = await this.#records.read<TombstoneFile>('tombstones', name, (r) => r.sid === sid);
-      if (tombstone && tombstone.expires > now) return undefined;
-      const current = change.loaded && (await this.#records.read<SessionFile>('sessions', name, isSessionOf(sid)));
+      // A late save of a session loaded before its destroy: dropped. A session never loaded
+      // (`set` of a new one, by the app itself) is stored, and ends the tombstone.
+      const tombstoned = tombstone !== undefined && tombstone.expires > now;
+      if (tombstoned && change.loaded) return undefined;
+      const current = change.loaded && (await this.#sessionFile(sid, name));
       const currentJson = current && current.expires > now ? JSON.stringify(current.data) : undefined;
       // Still the record the request loaded, or none: the session as it is; else merge its changes.
       const json = currentJson === undefined || currentJson === change.loaded?.json ? change.json : change.mergeInto(currentJson);
       await this.#records.replace('sessions', name, { v: FORMAT, sid, expires: change.expires, data: JSON.parse(json) as Record<string, unknown> }, deadline);
+      if (tombstoned) await unlinkIfAny(join(this.#records.dirs.tombstones, `${name}.json`));
       return undefined;
     });
   }
@@ -143,7 +173,7 @@ export class FileStore extends CallbackStore {
   protected refresh(sid: string, expires: number): Promise<void> {
     const name = nameOf(sid);
     return this.#locks.locked(`s-${name}`, async (deadline) => {
-      const record = await this.#records.read<SessionFile>('sessions', name, isSessionOf(sid));
+      const record = await this.#sessionFile(sid, name);
       if (!record || record.expires <= Date.now()) return;
       await this.#records.replace('sessions', name, { ...record, expires }, deadline);
     });

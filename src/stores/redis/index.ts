@@ -109,7 +109,7 @@ export class RedisStore extends CallbackStore {
     const version = randomId(6);
     // EVALSHA sha numkeys KEYS ARGV, built in place: saves are the hot path.
     const expected = change.loaded ? (change.loaded.version === undefined ? '!' : `${change.loaded.version}:`) : '';
-    const command = ['EVALSHA', WRITE.sha, '1', this.#key(sid), expected, `${version}:${change.json}`, String(Math.round(change.expires))];
+    const command = ['EVALSHA', WRITE.sha, '1', this.#key(sid), expected, `${version}:${change.json}`, String(Math.max(1, Math.round(change.expires)))]; // PXAT 0 is an error
     let merged = false;
     for (let attempt = 1; ; attempt++) {
       const [outcome, value] = (await this.#redis.eval(WRITE, command)) as [number, unknown];

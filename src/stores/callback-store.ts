@@ -21,7 +21,7 @@ type LooseCallback = (error: any, session?: any) => void;
 export interface StoreOptions {
   /** Lifetime of a session whose cookie has no expiry (a browser-session cookie). Default 86400 (one day). */
   defaultTtlSeconds?: number;
-  /** How long a destroyed session stays refused to the late saves of requests that loaded it before, so that a slow request cannot bring it back. Default 3600. */
+  /** How long a destroyed session id stays refused, so that a slow request cannot bring it back. Default 3600. */
   tombstoneSeconds?: number;
   /** A store operation that takes longer fails with a 503-type error. Default 2000. */
   operationTimeoutMs?: number;
@@ -49,12 +49,14 @@ export function positiveOption(value: unknown, option: string, fallback: number,
  *   express-session calls with the record `get` returned), so concurrent requests changing
  *   different keys both win; the same key: the last save wins;
  * - **destroyed stays destroyed**: `destroy` of a stored session leaves a tombstone for
- *   `tombstoneSeconds`, and a later save of that id *by a request that loaded it before*
- *   (a slow request finishing after the logout) is dropped. A session no request loaded
- *   (`set` of a new object under that id, which only the app's own code does: session
- *   middleware never reuses an unknown id) is stored and ends the tombstone, as
- *   express-session's MemoryStore stores it. `destroy` of an id that has no record writes
- *   nothing, so requests without a session cannot fill the store;
+ *   `tombstoneSeconds`, and every later save of that id is dropped: a request that loaded
+ *   the session before the logout and finishes after it must not bring it back, and only
+ *   express-session marks what it loaded (@fastify/session and code on the Promise API
+ *   copy the session into new objects), so a loaded save cannot be told from a new one.
+ *   Session middleware never reuses an unknown id, so no new session is lost by this;
+ *   express-session's MemoryStore would store it (the one deliberate difference, in
+ *   `test/compat/differences.ts`). `destroy` of an id that has no record writes nothing,
+ *   so requests without a session cannot fill the store;
  * - **the app's lifetime**: a save that changes only the cookie's lifetime (remember-me's
  *   `maxAge`, `expires = false`) is written, also right after another save and also when
  *   express-session only touches; an expiry already past stores the session expired (no
@@ -91,8 +93,7 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   protected abstract read(sid: string): Promise<StoredRecord | undefined>;
   /**
    * Apply one save atomically, and set the expiry: nothing when `sid` has a live
-   * tombstone and `change.loaded` is set (a late save); a new session (`loaded`
-   * undefined) replaces a tombstone; `change.json` when there is no live record, when the change is a new
+   * tombstone; `change.json` when there is no live record, when the change is a new
    * session (`loaded` undefined), or when the record is still the one the request loaded;
    * otherwise `change.mergeInto(current record)`. Resolve the new record's version when
    * the store versions records and wrote `change.json` itself, else undefined.
@@ -141,7 +142,7 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   /** The session stored under `sid`, or null. Without a callback, a Promise. */
   get(sid: string): Promise<LoadedSession | null>;
   get(sid: string, callback: LooseCallback): void;
-  get(sid: string, callback?: LooseCallback): Promise<LoadedSession | null> | void {
+  get(sid: string, ...callback: [LooseCallback?]): Promise<LoadedSession | null> | void {
     const loaded = this.guard('get', async () => {
       const record = await this.read(sid);
       if (!record) return null;
@@ -162,7 +163,11 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   // Generic: an object literal with the app's own keys is no excess-property error.
   set<T extends StoredSession>(sid: string, session: T): Promise<void>;
   set<T extends StoredSession>(sid: string, session: T, callback: Callback<void> | undefined): void;
-  set(sid: string, session: StoredSession, callback?: Callback<void>): Promise<void> | void {
+  set(sid: string, session: StoredSession, ...callback: [Callback<void>?]): Promise<void> | void {
+    return this.#save(sid, session, callback);
+  }
+
+  #save(sid: string, session: StoredSession, callback: [Callback<void>?]): Promise<void> | void {
     const lifetime = lifetimeOf(session.cookie);
     const change = changeOf(session, loadedOf(session), expiryOf(session, this.defaultTtlMs));
     if (justSaved(session, sid) && onlyTimePassed(change, lifetime, lifetimeMarkOf(session))) {
@@ -184,20 +189,20 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   /** Delete the session `sid`. Without a callback, a Promise. */
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback<void> | undefined): void;
-  destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
+  destroy(sid: string, ...callback: [Callback<void>?]): Promise<void> | void {
     return settle(this.guard('destroy', () => this.remove(sid)), callback);
   }
 
   /** Move the expiry of the stored session `sid` to the one `session`'s cookie gives. Without a callback, a Promise. */
   touch<T extends StoredSession>(sid: string, session: T): Promise<void>;
   touch<T extends StoredSession>(sid: string, session: T, callback: Callback<void> | undefined): void;
-  touch(sid: string, session: StoredSession, callback?: Callback<void>): Promise<void> | void {
+  touch(sid: string, session: StoredSession, ...callback: [Callback<void>?]): Promise<void> | void {
     const mark = lifetimeMarkOf(session);
     // express-session touches rather than saves when only the cookie changed (its
     // "modified" test leaves the cookie out): a new lifetime (remember-me's maxAge, or
     // `expires = false`) must reach the stored cookie, which the next request's cookie is
     // built from, so that touch is a save.
-    if (mark !== undefined && mark !== lifetimeOf(session.cookie)) return this.set(sid, session, callback);
+    if (mark !== undefined && mark !== lifetimeOf(session.cookie)) return this.#save(sid, session, callback);
     // express-session touches a session it did not save itself, also one this request has
     // just saved (save-first): that save set the expiry a moment ago.
     if (justSaved(session, sid)) return settle(Promise.resolve(), callback);
@@ -207,21 +212,21 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
   /** Every live session, by id. Without a callback, a Promise. */
   all(): Promise<Record<string, Record<string, unknown>>>;
   all(callback: LooseCallback): void;
-  all(callback?: LooseCallback): Promise<Record<string, Record<string, unknown>>> | void {
+  all(...callback: [LooseCallback?]): Promise<Record<string, Record<string, unknown>>> | void {
     return settle(this.guard('all', () => this.list()), callback);
   }
 
   /** How many live sessions there are. Without a callback, a Promise. */
   length(): Promise<number>;
   length(callback: Callback<number>): void;
-  length(callback?: Callback<number>): Promise<number> | void {
+  length(...callback: [Callback<number>?]): Promise<number> | void {
     return settle(this.guard('length', () => this.count()), callback);
   }
 
   /** Delete every session (tombstones and claims stay). Without a callback, a Promise. */
   clear(): Promise<void>;
   clear(callback: Callback<void> | undefined): void;
-  clear(callback?: Callback<void>): Promise<void> | void {
+  clear(...callback: [Callback<void>?]): Promise<void> | void {
     return settle(this.guard('clear', () => this.removeAll()), callback);
   }
 
@@ -341,14 +346,18 @@ export function unavailable(message: string, cause: unknown): SharedSessionError
 }
 
 /**
- * The promise itself without a callback; with one, the callback gets the outcome once, and
- * outside the promise: an exception it throws is an uncaught exception (as from any
- * callback API), not a rejection nobody handles, and cannot make it run a second time.
+ * The promise itself when no callback was passed; when one was (in its place in the call,
+ * even `undefined`: express-session's `req.session.destroy()` passes its own missing one),
+ * the callback gets the outcome once, and outside the promise: an exception it throws is
+ * an uncaught exception (as from any callback API), not a rejection nobody handles, and
+ * cannot make it run a second time. A failure with no callback to take it is dropped, as
+ * express-session's own stores drop it, rather than left to crash the process.
  */
-function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
-  if (!callback) return promise;
+function settle<T>(promise: Promise<T>, callback: [Callback<T>?]): Promise<T> | void {
+  if (callback.length === 0) return promise;
+  const [done] = callback;
   promise.then(
-    (value) => queueMicrotask(() => callback(null, value)),
-    (error: unknown) => queueMicrotask(() => callback(error)),
+    (value) => done && queueMicrotask(() => done(null, value)),
+    (error: unknown) => done && queueMicrotask(() => done(error)),
   );
 }

@@ -46,7 +46,7 @@ export class SqliteStore extends CallbackStore {
   readonly #timers: PruneTimers;
   #closed = false;
   readonly #sql: Record<
-    | 'get' | 'getAny' | 'exists' | 'upsert' | 'touch' | 'delete' | 'tombstone' | 'isTombstone' | 'untombstone' | 'all' | 'count' | 'clear'
+    | 'get' | 'getAny' | 'exists' | 'upsert' | 'touch' | 'delete' | 'tombstone' | 'isTombstone' | 'all' | 'count' | 'clear'
     | 'claim' | 'readLink' | 'writeLink' | 'pruneSessions' | 'pruneTombstones' | 'claimsWindow' | 'pruneClaims' | 'pruneLinks',
     StatementSync
   >;
@@ -95,7 +95,6 @@ export class SqliteStore extends CallbackStore {
       delete: prepare(`DELETE FROM ${sessions} WHERE sid = ?`),
       tombstone: prepare(`INSERT INTO ${tombstones} (sid, expires) VALUES (?, ?) ON CONFLICT (sid) DO UPDATE SET expires = excluded.expires`),
       isTombstone: prepare(`SELECT 1 FROM ${tombstones} WHERE sid = ? AND expires > ?`),
-      untombstone: prepare(`DELETE FROM ${tombstones} WHERE sid = ?`),
       all: prepare(`SELECT sid, data FROM ${sessions} WHERE expires > ?`),
       count: prepare(`SELECT count(*) AS n FROM ${sessions} WHERE expires > ?`),
       clear: prepare(`DELETE FROM ${sessions}`),
@@ -181,12 +180,7 @@ export class SqliteStore extends CallbackStore {
   protected write(sid: string, change: SessionChange): Promise<undefined> {
     this.#transaction(() => {
       const now = Date.now();
-      if (this.#sql.isTombstone.get(sid, now)) {
-        // A late save of a session loaded before its destroy: dropped. A session never
-        // loaded (`set` of a new one, by the app itself) is stored, and ends the tombstone.
-        if (change.loaded) return;
-        this.#sql.untombstone.run(sid);
-      }
+      if (this.#sql.isTombstone.get(sid, now)) return;
       const row = change.loaded && (this.#sql.getAny.get(now, sid) as { data: string; live: number } | undefined);
       // Unchanged since the request loaded it (the usual case): the session as it is now.
       // Changed by another request in between: merge only what this request changed.

@@ -72,6 +72,30 @@ describe('SqliteStore specifics', () => {
     file.cleanup();
   });
 
+  it('drops the failure of a destroy whose callback is undefined (req.session.destroy() without one), never crashing', async () => {
+    const file = tempFile();
+    const store = new SqliteStore({ path: file.path, pruneIntervalSeconds: 0, busyTimeoutMs: 100 });
+    await store.set('logout', { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) } });
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const holder = new DatabaseSync(file.path);
+    holder.exec('BEGIN IMMEDIATE'); // another process holds the write lock past busyTimeoutMs
+    try {
+      store.destroy('logout', undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(rejections, []);
+      // The same failure reaches a caller that asked for it.
+      await assert.rejects(store.destroy('logout'), SharedSessionError);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      holder.exec('ROLLBACK');
+      holder.close();
+      store.close();
+      file.cleanup();
+    }
+  });
+
   it('prunes expired rows', async () => {
     const store = new SqliteStore({ path: ':memory:', pruneIntervalSeconds: 0 });
     const set = (sid: string, expires: Date) => new Promise<void>((resolve) => store.set(sid, { cookie: { expires } }, () => resolve()));

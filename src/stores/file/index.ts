@@ -111,9 +111,8 @@ export class FileStore extends CallbackStore {
       record = await this.#records.read<SessionFile>('sessions', name, isSessionOf(sid));
     } catch (error) {
       if (!(error instanceof CorruptFile)) throw error;
-      // Checked again under the lock: a save may have renamed a good record over it since.
-      await this.#locks.locked(`s-${name}`, () => this.#sessionFile(sid, name));
-      return undefined;
+      // Read again under the lock: a save may have renamed a good record over it since.
+      record = await this.#locks.locked(`s-${name}`, () => this.#sessionFile(sid, name));
     }
     return record && record.expires > Date.now() ? { json: JSON.stringify(record.data) } : undefined;
   }
@@ -140,16 +139,12 @@ export class FileStore extends CallbackStore {
     return this.#locks.locked(`s-${name}`, async (deadline) => {
       const now = Date.now();
       const tombstone = await this.#records.read<TombstoneFile>('tombstones', name, (r) => r.sid === sid);
-      // A late save of a session loaded before its destroy: dropped. A session never loaded
-      // (`set` of a new one, by the app itself) is stored, and ends the tombstone.
-      const tombstoned = tombstone !== undefined && tombstone.expires > now;
-      if (tombstoned && change.loaded) return undefined;
+      if (tombstone && tombstone.expires > now) return undefined;
       const current = change.loaded && (await this.#sessionFile(sid, name));
       const currentJson = current && current.expires > now ? JSON.stringify(current.data) : undefined;
       // Still the record the request loaded, or none: the session as it is; else merge its changes.
       const json = currentJson === undefined || currentJson === change.loaded?.json ? change.json : change.mergeInto(currentJson);
       await this.#records.replace('sessions', name, { v: FORMAT, sid, expires: change.expires, data: JSON.parse(json) as Record<string, unknown> }, deadline);
-      if (tombstoned) await unlinkIfAny(join(this.#records.dirs.tombstones, `${name}.json`));
       return undefined;
     });
   }

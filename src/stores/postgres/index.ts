@@ -153,8 +153,7 @@ export class PostgresStore extends CallbackStore {
 
   protected async write(sid: string, change: SessionChange): Promise<undefined> {
     // One statement: the row is locked by ON CONFLICT and the WHERE sees its latest
-    // version, so a live tombstone written by a concurrent destroy refuses this save (of a
-    // session loaded before; a new session, `$3` null, replaces the tombstone). The
+    // version, so a live tombstone written by a concurrent destroy refuses this save. The
     // session is written as it is when the row is still what the request loaded (jsonb
     // equality), a new session or a vanished record; otherwise only the keys this request
     // changed are merged over, so a concurrent save of other keys is not lost.
@@ -168,7 +167,7 @@ export class PostgresStore extends CallbackStore {
                      ELSE (s.data || $4::jsonb) - $5::text[] END,
          expires = excluded.expires,
          destroyed = false
-       WHERE NOT s.destroyed OR s.expires <= now() OR $3::jsonb IS NULL`,
+       WHERE NOT s.destroyed OR s.expires <= now()`,
       [sid, change.json, change.loaded?.json ?? null, changed, delta?.removed ?? [], change.expires],
     );
     return undefined;

@@ -29,15 +29,14 @@ function script(source: string): Script {
  * must start with, `<version loaded>:` ('' for a new session: write whatever is there;
  * `!`, which no record starts with, for a request that must merge); the value to write,
  * `<new version>:<JSON>`; the expiry (ms since the epoch, at least 1: a past one stores
- * the key expired, i.e. not at all). Returns {0} (a tombstone and a loaded session, a late
- * save: dropped; a new session replaces the tombstone), {1} (written), or {2, record} (another save came in between: merge into this
+ * the key expired, i.e. not at all). Returns {0} (a tombstone:
+ * dropped), {1} (written), or {2, record} (another save came in between: merge into this
  * record and try again).
  */
 export const WRITE = script(`
 local current = redis.call('GET', KEYS[1])
-if current == '${'t'}' then
-  if ARGV[1] ~= '' then return {0} end
-elseif current then
+if current then
+  if current == '${'t'}' then return {0} end
   if string.sub(current, 1, #ARGV[1]) ~= ARGV[1] then return {2, current} end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])

@@ -47,8 +47,8 @@ export interface RealAppSites {
   readonly a: SiteProcess;
   readonly b: SiteProcess;
   readonly storePath: string;
-  /** When the store record of session `sid` expires (ms since the epoch), or undefined without one. */
-  storeExpiry(sid: string): number | undefined;
+  /** When each session's store record expires (ms since the epoch), by session id. */
+  storeExpiries(): Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -70,11 +70,10 @@ export async function startRealApp(): Promise<RealAppSites> {
     a,
     b,
     storePath,
-    storeExpiry(sid) {
+    storeExpiries() {
       const db = new DatabaseSync(storePath, { readOnly: true });
       try {
-        const row = db.prepare('SELECT expires FROM shared_session_sessions WHERE sid = ?').get(sid);
-        return row ? Number(row.expires) : undefined;
+        return new Map(db.prepare('SELECT sid, expires FROM shared_session_sessions').all().map((row) => [String(row.sid), Number(row.expires)]));
       } finally {
         db.close();
       }

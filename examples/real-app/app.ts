@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { csrfSync } from 'csrf-sync';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -85,7 +84,7 @@ export function createRealApp(options: RealAppOptions): { app: express.Express; 
     helmet({
       contentSecurityPolicy: {
         directives: {
-          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as ServerResponse & Response).locals.cspNonce as string}'`],
+          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as Response).locals.cspNonce as string}'`],
           // A login on one site may end in a hop through another: a redirect of the form's navigation.
           formAction: ["'self'", ...sites],
           // Plain http only in development (*.localhost): nothing to upgrade to.

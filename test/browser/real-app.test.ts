@@ -44,6 +44,8 @@ interface BrowserUnderTest {
   sessionCookie(origin: string): Promise<SessionCookie | undefined>;
   /** Console errors, page errors and CSP violations of every tab. */
   readonly problems: string[];
+  /** Whether shared-session prints a loader for this engine (Chromium only: Firefox partitions the push's cookie). */
+  readonly pushes: boolean;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ async function chromiumUnderTest(): Promise<BrowserUnderTest> {
   });
   return {
     problems,
+    pushes: true,
     async newTab() {
       const page = await browser.context.newPage();
       page.on('console', (message) => {
@@ -123,6 +126,7 @@ async function firefoxUnderTest(): Promise<BrowserUnderTest> {
   });
   return {
     problems,
+    pushes: false,
     async newTab() {
       const page = await firefox.browser.newPage();
       await page.evaluateOnNewDocument(WATCH_CSP);
@@ -210,8 +214,8 @@ describe('examples/real-app (Passport, helmet, csrf-sync, flash) on two sites', 
             assert.deepEqual(await tab.texts('.flash-info'), ['Welcome, alice.'], 'the flash message after the login');
             // The page after a login pushes it to the other site: a loader script under helmet's CSP, with its nonce.
             const loaderTags = (await tab.html()).match(/<script [^>]*>/g)?.filter((tag) => tag.includes(`src="${there}/shared-session/`)) ?? [];
-            assert.equal(loaderTags.length, 1, 'the loader');
-            assert.match(loaderTags[0]!, / nonce=/, 'with the nonce (browsers hide its value from the DOM)');
+            assert.equal(loaderTags.length, browser.pushes ? 1 : 0, 'the loader, where the engine takes a push');
+            for (const tag of loaderTags) assert.match(tag, / nonce=/, 'with the nonce (browsers hide its value from the DOM)');
             const afterLogin = await browser.sessionCookie(here);
             await tab.goto(`${there}/`);
             assert.equal(await tab.text('#user'), 'alice', `logged in on ${there} too`);

@@ -293,29 +293,38 @@ describe('examples/real-app (Passport, helmet, csrf-sync, flash) on two sites', 
             assert.equal(await tab.text('#user'), 'anonymous', `logged out on ${here} too`);
           }));
 
-        it(`a stale tab on ${direction[0]}: after a logout and a new login in another tab, its form is refused with 403`, () =>
+        it(`stale tabs on ${direction[0]}: after a logout and a new login in another tab, their forms are refused with 403, before and after this site sees the new session`, () =>
           withBrowser(async (browser) => {
             const [here, there] = sites();
+            // Two tabs on this site with a form of alice's session: one is posted before this site
+            // sees the new session (its cookie names the destroyed one), one after.
+            const early = await browser.newTab();
+            await logIn(early, here, 'alice', true);
+            assert.ok((await early.text('#note-form')) !== undefined, 'a form with the session’s CSRF token');
             const stale = await browser.newTab();
-            await logIn(stale, here, 'alice', true);
-            assert.ok((await stale.text('#note-form')) !== undefined, 'a form with the session’s CSRF token');
-            // Another tab: log out and in again (a new session, a new token), and come back to this site.
+            await stale.goto(`${here}/`);
+            assert.equal(await stale.text('#user'), 'alice');
+            // Another tab: log out and in again on the other site (a new session, a new token).
             const other = await browser.newTab();
             await other.goto(`${there}/`);
             assert.equal(await other.text('#user'), 'alice');
             assert.equal(await other.submit('#logout'), 200);
             await logIn(other, there, 'bob', true);
+            /** Post a stale form: a clean refusal, nothing saved. */
+            const postStale = async (tab: Tab): Promise<void> => {
+              assert.equal(await tab.submit('#save-note', { note: 'from a stale tab' }), 403);
+              // Chromium logs a document's 4xx status as a console error: that one is expected.
+              const logged403 = browser.problems.findIndex((problem) => problem.includes('status of 403'));
+              if (logged403 >= 0) browser.problems.splice(logged403, 1);
+              assert.equal(await tab.text('#error'), 'This form has expired. Reload the page and try again.');
+            };
+            await postStale(early);
             await other.goto(`${here}/`);
-            assert.equal(await other.text('#user'), 'bob');
-            // The stale form: a clean refusal, nothing saved.
-            assert.equal(await stale.submit('#save-note', { note: 'from the stale tab' }), 403);
-            // Chromium logs a document's 4xx status as a console error: that one is expected.
-            const logged403 = browser.problems.findIndex((problem) => problem.includes('status of 403'));
-            if (logged403 >= 0) browser.problems.splice(logged403, 1);
-            assert.equal(await stale.text('#error'), 'This form has expired. Reload the page and try again.');
+            assert.equal(await other.text('#user'), 'bob', 'the new session reached this site');
+            await postStale(stale);
             await stale.goto(`${here}/`);
             assert.equal(await stale.text('#user'), 'bob');
-            assert.equal(await stale.text('#note'), '', 'the stale post changed nothing');
+            assert.equal(await stale.text('#note'), '', 'the stale posts changed nothing');
             // The fresh form of the same tab works, on this site and on the other.
             assert.equal(await stale.submit('#save-note', { note: 'fresh' }), 200);
             assert.equal(await stale.text('#note'), 'fresh');

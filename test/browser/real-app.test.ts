@@ -174,7 +174,7 @@ describe('examples/real-app (Passport, helmet, csrf-sync, flash) on two sites', 
     return new Map([...app.storeExpiries()].map(([sid, expiry]) => [sid, Math.round((expiry - Date.now()) / 1000 / DAY_S)]));
   }
 
-  /** Neither site answered a 500 or logged an error. */
+  /** Neither site printed anything but its start: no error (a 500), no refusal of shared-session. */
   function assertNoServerErrors(): void {
     for (const site of [app.a, app.b]) {
       const errors = site.output.filter((line) => !line.startsWith('ready '));
@@ -229,7 +229,7 @@ describe('examples/real-app (Passport, helmet, csrf-sync, flash) on two sites', 
             assert.ok(cookies[0] && cookies[1], 'a session cookie on both sites');
             const sid = sidOfCookie(cookies[0].value);
             assert.equal(sidOfCookie(cookies[1].value), sid, 'one session');
-            // All three lifetimes in one comparison, so a failure shows each of them.
+            // Every lifetime in one comparison, so a failure shows each of them.
             assert.deepEqual(
               {
                 [`cookie on ${here}, right after the login`]: afterLogin && daysLeft(afterLogin.expires),

@@ -21,9 +21,9 @@ import { SESSION_SECRET, SHARED_SECRET } from '../helpers/sites.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
-/** The code block that follows `<!-- example: path -->` in the README. */
-function exampleBlock(path: string): string {
-  const marker = `<!-- example: ${path} -->\n`;
+/** The code block that follows `<!-- example: path -->` (or `<!-- excerpt: path -->`) in the README. */
+function exampleBlock(path: string, kind: 'example' | 'excerpt' = 'example'): string {
+  const marker = `<!-- ${kind}: ${path} -->\n`;
   const start = README.indexOf(marker);
   assert.ok(start >= 0, `README embeds ${path}`);
   const fence = README.indexOf('\n', start + marker.length) + 1;
@@ -65,6 +65,27 @@ describe('README', () => {
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, "1 [ 'tea' ]\nnull\n");
   });
+
+  for (const excerpt of ['examples/real-app/app.ts']) {
+    it(`shows lines of ${excerpt} as they are, in order`, () => {
+      // Compared without indentation (the README drops the enclosing function's); a line
+      // `// …` leaves lines out, and lines without one between them are neighbours in the file.
+      const file = readFileSync(join(ROOT, excerpt), 'utf8').split('\n').map((line) => line.trim());
+      let next = 0;
+      let adjacent = false;
+      for (const [index, line] of exampleBlock(excerpt, 'excerpt').trimEnd().split('\n').entries()) {
+        const text = line.trim();
+        if (text === '// …') {
+          adjacent = false;
+          continue;
+        }
+        const found = adjacent ? (file[next] === text ? next : -1) : file.indexOf(text, next);
+        assert.ok(found >= 0, `README line ${index + 1} of the ${excerpt} excerpt is ${adjacent ? 'the next line' : 'a later line'} of the file: ${text}`);
+        next = found + 1;
+        adjacent = true;
+      }
+    });
+  }
 
   it('runs the Express quick start as two sites that share a cart', async () => {
     const ports = [await freePort(), await freePort()];

@@ -1,45 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
-import { SESSION_SECRET, SHARED_SECRET, type SiteProcess } from './sites.ts';
+import { SESSION_SECRET, SHARED_SECRET, startSiteProcess, type SiteProcess } from './sites.ts';
 
 const SERVER = fileURLToPath(new URL('../../examples/real-app/server.ts', import.meta.url));
 
 /** Start one site of examples/real-app in its own process, as its header comment says; resolves once it serves. */
 function startRealAppSite(origin: string, sites: readonly string[], storePath: string): Promise<SiteProcess> {
-  const child = spawn(process.execPath, ['--conditions=@shared-session/source', SERVER], {
-    env: { ...process.env, ORIGIN: origin, SITES: sites.join(','), SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET, SESSION_DB: storePath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${origin} did not start:\n${output.join('\n')}`)), 20_000);
-    const collect = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        output.push(line);
-        if (line === `ready ${origin}`) {
-          clearTimeout(timer);
-          resolve({ origin, child, output, stop });
-        }
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${origin} exited with ${code}:\n${output.join('\n')}`));
-    });
-  });
+  return startSiteProcess(origin, [SERVER], { ORIGIN: origin, SITES: sites.join(','), SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET, SESSION_DB: storePath });
 }
 
 export interface RealAppSites {

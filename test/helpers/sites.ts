@@ -28,11 +28,16 @@ export function startSite(
   extraEnv: Record<string, string> = {},
   extraArgs: readonly string[] = [],
 ): Promise<SiteProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@shared-session/source', join(ROOT, 'demo/server.ts'), '--origin', origin, '--sites', sites.join(','), '--store', storePath, ...extraArgs],
-    { env: { ...process.env, SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET: SESSION_SECRET, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
+  return startSiteProcess(
+    origin,
+    [join(ROOT, 'demo/server.ts'), '--origin', origin, '--sites', sites.join(','), '--store', storePath, ...extraArgs],
+    { SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET: SESSION_SECRET, ...extraEnv },
   );
+}
+
+/** Run a site's script (`args`, on this Node with the source condition) and wait until it prints `ready <origin>`. */
+export function startSiteProcess(origin: string, args: readonly string[], env: Record<string, string>): Promise<SiteProcess> {
+  const child = spawn(process.execPath, ['--conditions=@shared-session/source', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const stop = (): Promise<void> =>
     new Promise((resolve) => {

@@ -202,7 +202,7 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
     // "modified" test leaves the cookie out): a new lifetime (remember-me's maxAge, or
     // `expires = false`) must reach the stored cookie, which the next request's cookie is
     // built from, so that touch is a save.
-    if (mark !== undefined && mark !== lifetimeOf(session.cookie)) return this.#save(sid, session, callback);
+    if (mark !== undefined && !sameLifetime(lifetimeOf(session.cookie), mark)) return this.#save(sid, session, callback);
     // express-session touches a session it did not save itself, also one this request has
     // just saved (save-first): that save set the expiry a moment ago.
     if (justSaved(session, sid)) return settle(Promise.resolve(), callback);
@@ -255,7 +255,7 @@ export abstract class CallbackStore extends EventEmitter implements SharingStore
     const loaded = loadedOf(session);
     const lifetime = lifetimeMarkOf(session);
     const built = expressSession.Store.prototype.createSession.call(this, req, session);
-    if (loaded) remember(built, loaded, lifetime ?? '');
+    if (loaded) remember(built, loaded, lifetime ?? NO_COOKIE);
     return built;
   }
 
@@ -287,13 +287,13 @@ const LOADED = Symbol('shared-session loaded record');
 /** The lifetime (`lifetimeOf`) of the cookie that record holds. */
 const LIFETIME = Symbol('shared-session stored lifetime');
 
-function remember(session: object, record: StoredRecord, lifetime: string): void {
+function remember(session: object, record: StoredRecord, lifetime: Lifetime): void {
   Object.defineProperty(session, LOADED, { value: record, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(session, LIFETIME, { value: lifetime, writable: true, configurable: true, enumerable: false });
 }
 
-function lifetimeMarkOf(session: object): string | undefined {
-  return (session as { [LIFETIME]?: string })[LIFETIME];
+function lifetimeMarkOf(session: object): Lifetime | undefined {
+  return (session as { [LIFETIME]?: Lifetime })[LIFETIME];
 }
 
 function loadedOf(session: object): StoredRecord | undefined {
@@ -307,10 +307,27 @@ function loadedOf(session: object): StoredRecord | undefined {
  * them. Attributes (domain, sameSite…) are left out: every site loads a session with its
  * own, whatever another site stored.
  */
-function lifetimeOf(cookie: StoredCookie | undefined): string {
-  if (!cookie) return '';
+function lifetimeOf(cookie: StoredCookie | undefined): Lifetime {
+  if (!cookie) return NO_COOKIE;
   const { expires, originalMaxAge } = cookie as StoredCookie & { originalMaxAge?: unknown };
-  return `${expires === null || expires === undefined || (expires as unknown) === false ? 'session' : 'dated'}:${String(originalMaxAge)}`;
+  return { dated: !(expires === null || expires === undefined || (expires as unknown) === false), maxAge: typeof originalMaxAge === 'number' ? originalMaxAge : null };
+}
+
+interface Lifetime {
+  readonly dated: boolean;
+  readonly maxAge: number | null;
+}
+
+const NO_COOKIE: Lifetime = { dated: false, maxAge: null };
+
+/**
+ * True for the same lifetime. express-session recomputes `originalMaxAge` on every request
+ * (from an expiry it has just set, a millisecond may pass between), so a second's slack.
+ */
+function sameLifetime(a: Lifetime, b: Lifetime | undefined): boolean {
+  if (b === undefined || a.dated !== b.dated) return false;
+  if (a.maxAge === null || b.maxAge === null) return a.maxAge === b.maxAge;
+  return Math.abs(a.maxAge - b.maxAge) < 1000;
 }
 
 /** When and under which id this session object (one request's) was last saved. */
@@ -331,8 +348,8 @@ function justSaved(session: object, sid: string): boolean {
  * True when a save would store nothing new since what this request last saved: no key but
  * the cookie changed, and the cookie only by the time passed (`lifetime` as before).
  */
-function onlyTimePassed(change: SessionChange, lifetime: string, before: string | undefined): boolean {
-  if (lifetime !== before) return false;
+function onlyTimePassed(change: SessionChange, lifetime: Lifetime, before: Lifetime | undefined): boolean {
+  if (!sameLifetime(lifetime, before)) return false;
   const delta = change.delta();
   if (delta.removed.length > 0) return false;
   for (const key of delta.changed.keys()) if (key !== 'cookie') return false;

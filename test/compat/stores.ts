@@ -110,6 +110,8 @@ async function redisExpiry(port: number, key: string, cluster: boolean): Promise
 /** Close a second instance, so that its every operation meets a closed client, database or pool. */
 async function closedTwin(spec: StoreSpec): Promise<OpenedStore> {
   const twin = openStore(spec);
+  // One answered operation first: a client closed while it still connects may go on reconnecting.
+  await new Promise<void>((resolve) => twin.store.length(() => resolve()));
   await twin.close();
   return twin;
 }

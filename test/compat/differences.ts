@@ -18,6 +18,11 @@ export interface Expectation<T extends string> {
 
 export type PerStore<T extends string> = Readonly<Record<StoreKind, Expectation<T>>>;
 
+/** An expectation for each store, written out. */
+function perStore<T extends string>(table: PerStore<T>): PerStore<T> {
+  return table;
+}
+
 /** The same expectation for the five stores of this package, another for MemoryStore. */
 function oursVersusMemory<T extends string>(memory: Expectation<T>, ours: Expectation<T>): PerStore<T> {
   return { memory, sqlite: ours, file: ours, redis: ours, 'redis-cluster': ours, postgres: ours };
@@ -46,6 +51,34 @@ export const DIFFERENCES = {
     {
       expect: 'default ttl',
       reason: 'Shared stores must not grow without bound: a session without cookie expiry lives `defaultTtlSeconds` (default 86400), renewed by every save and touch.',
+    },
+  ),
+
+  /** `touch` with a cookie expiring sooner than the stored expiry. */
+  'touch with a shorter expiry': perStore<'shortened' | 'kept'>({
+    memory: { expect: 'shortened', reason: 'MemoryStore.touch replaces the stored cookie, and with it the expiry.' },
+    sqlite: { expect: 'shortened', reason: 'The store expiry follows the cookie it is given.' },
+    file: { expect: 'shortened', reason: 'The store expiry follows the cookie it is given.' },
+    postgres: { expect: 'shortened', reason: 'The store expiry follows the cookie it is given.' },
+    redis: {
+      expect: 'kept',
+      reason:
+        'RedisStore touches with PEXPIREAT … GT, which only lengthens: a touch racing a logout lands on the tombstone, and a shorter expiry there would end it early and let a late save bring the session back. The expiry shrinks only on a save.',
+    },
+    'redis-cluster': {
+      expect: 'kept',
+      reason:
+        'RedisStore touches with PEXPIREAT … GT, which only lengthens: a touch racing a logout lands on the tombstone, and a shorter expiry there would end it early and let a late save bring the session back. The expiry shrinks only on a save.',
+    },
+  }),
+
+  /** What `get` answers as the cookie after a `touch` with another cookie. */
+  'cookie read back after touch': oursVersusMemory<'touched cookie' | 'saved cookie'>(
+    { expect: 'touched cookie', reason: 'MemoryStore.touch stores the cookie it is given.' },
+    {
+      expect: 'saved cookie',
+      reason:
+        'Our stores move only the record expiry on touch and leave the stored cookie as the last save wrote it (as connect-redis does): express-session recomputes the cookie on every request, so the stored one is never used for the Set-Cookie.',
     },
   ),
 

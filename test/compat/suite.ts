@@ -263,6 +263,26 @@ export function describeCompat(factory: StoreFactory): void {
         assert.equal((await get(store, id) as { n: number }).n, 1);
       });
 
+      it(`touch with a cookie expiring sooner: store expiry ${expectationOf('touch with a shorter expiry', factory.kind).expect}`, async () => {
+        const { expect } = expectationOf('touch with a shorter expiry', factory.kind);
+        const id = sid('touch-shorter');
+        await set(store, id, { cookie: cookie(600_000), n: 1 });
+        await touch(store, id, { cookie: cookie(60_000), n: 1 });
+        assertNear(await subject.expiryOf(id), Date.now() + (expect === 'shortened' ? 60_000 : 600_000), `after touch (${expect})`);
+      });
+
+      it(`get after touch answers the ${expectationOf('cookie read back after touch', factory.kind).expect}`, async () => {
+        const { expect } = expectationOf('cookie read back after touch', factory.kind);
+        const id = sid('touch-cookie');
+        const saved = cookie(60_000);
+        await set(store, id, { cookie: saved, n: 1 });
+        await sleep(20); // so that the touched cookie's expires differs
+        const touched = cookie(600_000);
+        await touch(store, id, { cookie: touched, n: 1 });
+        const read = (await get(store, id)) as { cookie: unknown };
+        assert.deepEqual(read.cookie, asJson(expect === 'touched cookie' ? touched : saved));
+      });
+
       it('all, length and clear', async () => {
         await clear(store);
         assert.equal(await length(store), 0);

@@ -197,7 +197,8 @@ export const FACTORIES: readonly StoreFactory[] = [
         },
         // A FileStore has no connection to close: its directory is replaced by a plain file
         // (an unreachable share). A directory that merely vanished is not used: there, get
-        // and destroy answer as for an unknown id (see the report in differences.ts).
+        // and destroy answer as for an unknown id (null, no error), while set, touch, all,
+        // length and clear answer 503 (observed; README says a vanished directory answers 503).
         broken: () => {
           const gone = tempDir('shared-session-compat-file-gone-');
           const directory = join(gone.dir, 'store');

@@ -178,6 +178,13 @@ async function startApp(store: CompatStore, options: Partial<SessionOptions> = {
     req.session.cookie.maxAge = THIRTY_DAYS;
     res.json({ id: req.sessionID });
   });
+  // A slow request: it loaded the session at its start, changes it after `ms`.
+  app.get('/slow-set', (req, res) => {
+    setTimeout(() => {
+      data(req).late = 'written';
+      res.json({ id: req.sessionID });
+    }, Number(req.query.ms));
+  });
   app.get('/save', (req, res, next) => {
     data(req).saved = Date.now();
     req.session.save((error) => (error ? next(error) : res.json({ id: req.sessionID })));
@@ -613,6 +620,21 @@ export function describeCompat(factory: StoreFactory): void {
           assert.ok(absent(await get(store, first.body.id)));
           const next = await json<{ id: string; session: { user?: string } }>(client, `${app.url}/get`);
           assert.equal(next.body.session.user, undefined);
+        });
+      });
+
+      it(`a slow request that loaded the session saves after another request destroyed it: ${expectationOf('late save of a session loaded before its destroy', factory.kind).expect}`, async () => {
+        const { expect } = expectationOf('late save of a session loaded before its destroy', factory.kind);
+        await withApp(store, {}, async (app, client) => {
+          const first = await json<{ id: string }>(client, `${app.url}/set?user=alice`);
+          const slow = client.fetch(`${app.url}/slow-set?ms=400`);
+          await sleep(100); // the slow request has loaded the session
+          const logout = await json<{ destroyed: boolean }>(client, `${app.url}/destroy`);
+          assert.equal(logout.status, 200);
+          assert.equal((await slow).status, 200);
+          const after = (await get(store, first.body.id)) as { user?: string; late?: string } | null | undefined;
+          if (expect === 'stored') assert.deepEqual([after?.user, after?.late], ['alice', 'written']);
+          else assert.ok(absent(after), `the destroyed session came back: ${JSON.stringify(after)}`);
         });
       });
 

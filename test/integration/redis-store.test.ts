@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import session from 'express-session';
 import { createClient, createCluster } from 'redis';
@@ -95,6 +97,14 @@ describe('RedisStore on a Redis Cluster', () => {
   after(async () => {
     await store.close();
     await cluster.stop();
+  });
+
+  it('lets the process exit when closed while its clients are still connecting', () => {
+    const fixture = fileURLToPath(new URL('../fixtures/close-at-once.ts', import.meta.url));
+    for (const options of [{ cluster: { rootNodes: cluster.rootNodes } }, { url: `redis://127.0.0.1:${cluster.ports[0]!}` }]) {
+      const run = spawnSync(process.execPath, ['--conditions=@shared-session/source', fixture, JSON.stringify(options)], { encoding: 'utf8', timeout: 10_000 });
+      assert.deepEqual([run.status, run.signal, run.stdout], [0, null, 'closed\n'], `${Object.keys(options)[0]!}: ${run.stderr}`);
+    }
   });
 
   it('spreads sessions over every master, and lists, counts and clears them across the cluster', async () => {

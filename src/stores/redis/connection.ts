@@ -103,10 +103,14 @@ export class RedisConnection {
       for (const [event, listener] of this.#listeners) this.#emitter.off(event, listener);
       return;
     }
-    const owned = this.#emitter as unknown as { isOpen: boolean; close(): Promise<void>; destroy(): void };
+    const owned = this.#ownedClient();
     // A client still trying to reach Redis has nothing to finish: stop it at once.
-    if (owned.isOpen && this.#emitter.isReady) await owned.close().catch(() => owned.destroy());
-    else if (owned.isOpen) owned.destroy();
+    if (owned.isOpen && this.#emitter.isReady) await owned.close().catch(() => destroyQuietly(owned));
+    else destroyQuietly(owned); // a cluster client still connecting is not yet `isOpen`, and would go on for ever
+  }
+
+  #ownedClient(): OwnedClient {
+    return this.#emitter as unknown as OwnedClient;
   }
 
   #dispatch(key: string, args: string[]): Promise<unknown> {
@@ -124,7 +128,11 @@ export class RedisConnection {
     this.#emitter.on('error', settle);
     void first.then(() => this.#emitter.off('error', settle));
     const attempt = (retries: number): void => {
-      target.connect().then(settle, () => {
+      target.connect().then(() => {
+        // Closed while connecting: the connection that came up after is closed too.
+        if (this.#closed) destroyQuietly(this.#ownedClient());
+        settle();
+      }, () => {
         settle();
         // The cluster client has reported its nodes' errors already.
         if (!this.#closed && this.#cluster) setTimeout(() => attempt(retries + 1), backoff(retries)).unref();
@@ -132,5 +140,20 @@ export class RedisConnection {
     };
     attempt(0);
     return first;
+  }
+}
+
+interface OwnedClient {
+  isOpen: boolean;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** Stop a client whatever state it is in (node-redis throws for one that is closed already). */
+function destroyQuietly(client: OwnedClient): void {
+  try {
+    client.destroy();
+  } catch {
+    // Closed already: nothing left to stop.
   }
 }

@@ -1,10 +1,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PRIVATE_RESPONSE_HEADERS, type Reply, type RequestFacts } from '../core/contract.ts';
-import type { SharedSessionEvents } from '../core/events.ts';
-import type { LoaderOptions } from '../core/shared-session.ts';
-import { SharedSession } from '../core/shared-session.ts';
-import type { SharedSessionOptions } from '../core/options.ts';
-import { optionError } from '../core/errors.ts';
+import { optionError } from '../core/adapter.ts';
+import {
+  PRIVATE_RESPONSE_HEADERS,
+  SharedSession,
+  type LoaderOptions,
+  type Reply,
+  type RequestFacts,
+  type SharedSessionEvents,
+  type SharedSessionOptions,
+} from '../index.ts';
 import { ExpressSessionPort } from './express-session-port.ts';
 import { keepHeaders } from './kept-headers.ts';
 import { saveBeforeResponding } from './save-first.ts';

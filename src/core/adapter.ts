@@ -1,0 +1,10 @@
+/**
+ * What an adapter may use of the core beyond its public entry (`src/index.ts`): the key
+ * of the note inside the session record, which a session port must not count as data
+ * (`SessionPort.isEmpty`), and the option error every entry point throws alike.
+ *
+ * Adapters import `src/index.ts` and this file, nothing else of `src/core/`
+ * (test/unit/import-graph.test.ts): an adapter cannot reach what mints or opens tokens.
+ */
+export { NOTE_KEY } from './note.ts';
+export { optionError } from './errors.ts';

@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events';
 import type { Context } from './context.ts';
 import { PRIVATE_RESPONSE_HEADERS, type Handled, type Reply, type RequestFacts, type SessionPort } from './contract.ts';
 import { VOUCHER_COOKIE, requestCookies, voucherCookie } from './cookies.ts';
+import { Emitter, type Listener } from './emitter.ts';
 import { isStoreFailure, storeFailure } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
 import { answerQuery, finishHop, queryRefusalTarget, refusal, startHop } from './hop.ts';
@@ -42,16 +42,17 @@ const OLD_KEY_WARNING_INTERVAL_MS = 60_000;
  * core.on('rejected', (event) => logger.warn({ reason: event.reason }, 'shared-session refused a request'));
  * ```
  */
-export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEvents<Raw>> {
+export class SharedSession<Raw = unknown> {
   readonly config: Config;
   readonly #context: Context<Raw>;
+  // Private, so that only the core emits: an app holding this object can listen, never fake an event.
+  readonly #events: Emitter<SharedSessionEvents<Raw>> = new Emitter({ target: this, onListenerError: (error, event) => this.#listenerFailed(error, event) });
   #memoryStore: SharingStore | undefined;
   #oldKeyWarnedAt = -Infinity;
   #warnedOnce = new Set<WarningCode>();
 
   /** @param extraOptionKeys option names an adapter adds on top of the core's, so they are not refused as unknown. */
   constructor(options: SharedSessionOptions, extraOptionKeys?: ReadonlySet<string>) {
-    super();
     const config = resolveOptions(options, extraOptionKeys);
     this.config = config;
     const health = new SiteHealth(config, (site, up) =>
@@ -77,10 +78,43 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
           throw storeFailure(error);
         }
       },
-      replaced: (event, facts) => this.emit('sessionReplaced', { request: facts.raw, ...event }),
+      replaced: (event, facts) => this.#events.emit('sessionReplaced', { request: facts.raw, ...event }),
       rejected: (facts, mechanism, reason, site, status) => this.rejected(facts, mechanism, reason, site, status),
       noteKeyIndex: (keyIndex) => this.#noteKeyIndex(keyIndex),
     };
+  }
+
+  /**
+   * Call `listener` on every `event` from now on: `sessionReplaced`, `rejected`, `warning`
+   * (see {@link SharedSessionEvents}). Listeners run synchronously while the request is
+   * handled; one that throws is reported as a `LISTENER_FAILED` warning and the request
+   * goes on.
+   *
+   * @example
+   * ```ts
+   * core.on('rejected', (event) => logger.warn({ reason: event.reason }, 'shared-session refused a request'));
+   * ```
+   */
+  on<E extends keyof SharedSessionEvents<Raw>>(event: E, listener: Listener<SharedSessionEvents<Raw>[E]>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** Call `listener` on the next `event` only. */
+  once<E extends keyof SharedSessionEvents<Raw>>(event: E, listener: Listener<SharedSessionEvents<Raw>[E]>): this {
+    this.#events.once(event, listener);
+    return this;
+  }
+
+  /** Remove the latest registration of `listener` for `event`. */
+  off<E extends keyof SharedSessionEvents<Raw>>(event: E, listener: Listener<SharedSessionEvents<Raw>[E]>): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /** How many listeners `event` has. */
+  listenerCount(event: keyof SharedSessionEvents<Raw>): number {
+    return this.#events.listenerCount(event);
   }
 
   /**
@@ -222,12 +256,12 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
 
   /** Emit `rejected` for a refusal. */
   rejected(facts: RequestFacts<Raw>, mechanism: Mechanism, reason: RejectReason, site: Site | undefined, status = REJECT_STATUS[reason]): void {
-    this.emit('rejected', { request: facts.raw, mechanism, reason, status, site: site?.origin });
+    this.#events.emit('rejected', { request: facts.raw, mechanism, reason, status, site: site?.origin });
   }
 
   /** Emit `warning`. */
   warn(code: WarningCode, message: string, cause?: unknown): void {
-    this.emit('warning', cause === undefined ? { code, message } : { code, message, cause });
+    this.#events.emit('warning', cause === undefined ? { code, message } : { code, message, cause });
   }
 
   /** Emit a warning only the first time `code` happens in this process. */
@@ -252,6 +286,16 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       readLink: (key) => guard(() => store.readLink(key)),
       writeLink: (key, value, ttlMs) => guard(() => store.writeLink(key, value, ttlMs)),
     };
+  }
+
+  /**
+   * A listener threw. The request it interrupted goes on (the emitter caught the error);
+   * operators learn of it through `warning`, or, when a `warning` listener itself threw,
+   * on the console: reporting it through the channel that failed could loop.
+   */
+  #listenerFailed(error: unknown, event: keyof SharedSessionEvents<Raw>): void {
+    if (event === 'warning') console.error(`shared-session: a 'warning' listener threw`, error);
+    else this.warn('LISTENER_FAILED', `a '${event}' listener threw; the request went on without it`, error);
   }
 
   /** Tell operators, at most once a minute, that tokens sealed under an older secret still arrive. */

@@ -33,8 +33,12 @@ export interface ExpressSharedSessionOptions extends SharedSessionOptions {
 export interface SharedSessionMiddleware extends RequestHandler {
   /** The framework-free core: validated config, events. */
   readonly core: SharedSession<Request>;
-  /** Listen to the core's events (`sessionReplaced`, `rejected`, `warning`). */
+  /** Listen to the core's events (`sessionReplaced`, `rejected`, `warning`). A listener that throws becomes a `LISTENER_FAILED` warning; the request goes on. */
   on<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;
+  /** Listen to the next `event` only. */
+  once<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;
+  /** Stop listening: removes the latest registration of `listener` for `event`. */
+  off<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;
   /**
    * The loader HTML for a page you send without `res.render`: one `<script async>` per
    * other site. Resolves to '' when the session is empty.
@@ -217,8 +221,15 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
   }) as SharedSessionMiddleware;
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });
   middleware.on = function on(event, listener) {
-    // EventEmitter's generic signature cannot be forwarded as is; the public one above is exact.
-    (core.on as (event: string, listener: unknown) => unknown).call(core, event, listener);
+    core.on(event, listener);
+    return this;
+  };
+  middleware.once = function once(event, listener) {
+    core.once(event, listener);
+    return this;
+  };
+  middleware.off = function off(event, listener) {
+    core.off(event, listener);
     return this;
   };
   middleware.loader = async (req, res, loaderOptions) => {

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { optionError } from '../core/adapter.ts';
+import { optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
 import {
   PRIVATE_RESPONSE_HEADERS,
   SharedSession,
@@ -156,7 +156,7 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
   const nonceOf = options.nonce ?? defaultNonce;
 
   function warnNoSession(): void {
-    core.warnOnce('NO_SESSION', 'a request reached shared-session without req.session: mount express-session before it, and check that its store is connected');
+    warnNoSessionOnce(core, 'a request reached shared-session without req.session: mount express-session before it, and check that its store is connected');
   }
 
   async function run(req: Request, res: Response, next: NextFunction): Promise<void> {

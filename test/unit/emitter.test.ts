@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { warnNoSession } from '../../src/core/adapter.ts';
 import { Emitter } from '../../src/core/emitter.ts';
 import type { RejectedEvent, RequestFacts, WarningEvent } from '../../src/index.ts';
 import { SharedSession } from '../../src/index.ts';
@@ -123,7 +124,16 @@ describe('SharedSession events', () => {
 
   it('offers no way to emit from outside the core', () => {
     const core = new SharedSession({ sites: SITES, secret: SHARED_SECRET, hubProbe: false });
-    assert.equal('emit' in core, false);
+    for (const name of ['emit', 'rejected', 'warn', 'warnOnce']) assert.equal(name in core, false, name);
+  });
+
+  it('lets an adapter warn NO_SESSION, once per core', () => {
+    const core = new SharedSession({ sites: SITES, secret: SHARED_SECRET, hubProbe: false });
+    const warnings: WarningEvent[] = [];
+    core.on('warning', (event) => warnings.push(event));
+    warnNoSession(core, 'mount the session middleware first');
+    warnNoSession(core, 'mount the session middleware first');
+    assert.deepEqual(warnings, [{ code: 'NO_SESSION', message: 'mount the session middleware first' }]);
   });
 
   it('answers a request whose rejected listener throws as if it had not, and reports the error as a LISTENER_FAILED warning', async () => {

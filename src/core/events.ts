@@ -47,7 +47,9 @@ export type WarningCode =
   /** The hub did not answer its health check in time: visitors are not sent there until it does. */
   | 'HUB_UNREACHABLE'
   /** The hub answers its health check again. */
-  | 'HUB_REACHABLE';
+  | 'HUB_REACHABLE'
+  /** A `sessionReplaced` or `rejected` listener threw (the error is the `cause`); the request went on. */
+  | 'LISTENER_FAILED';
 
 export interface WarningEvent {
   readonly code: WarningCode;

@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events';
 import type { Context } from './context.ts';
 import { PRIVATE_RESPONSE_HEADERS, type Handled, type Reply, type RequestFacts, type SessionPort } from './contract.ts';
 import { VOUCHER_COOKIE, requestCookies, voucherCookie } from './cookies.ts';
+import { Emitter, type Listener } from './emitter.ts';
 import { isStoreFailure, storeFailure } from './errors.ts';
 import type { Mechanism, SharedSessionEvents, WarningCode } from './events.ts';
 import { answerQuery, finishHop, queryRefusalTarget, refusal, startHop } from './hop.ts';
@@ -31,6 +31,19 @@ const HEALTHY: Reply = { status: 204, headers: { 'cache-control': 'no-store' }, 
 // Rotation can take days; one warning a minute tells operators without flooding logs.
 const OLD_KEY_WARNING_INTERVAL_MS = 60_000;
 
+// Set by the class's static block: the one door from outside the class to a private
+// method, used by warnNoSession below and by nothing an app can import.
+let warnOnceOf: <Raw>(core: SharedSession<Raw>, code: WarningCode, message: string) => void;
+
+/**
+ * For adapters (re-exported by `adapter.ts`, not by the public entry): warn `NO_SESSION`,
+ * once per core (one per app), when a request reaches the adapter without the framework's session;
+ * `message` says what to check in that framework.
+ */
+export function warnNoSession<Raw>(core: SharedSession<Raw>, message: string): void {
+  warnOnceOf(core, 'NO_SESSION', message);
+}
+
 /**
  * The framework-free core: validated options, the mechanisms, and the events. Adapters
  * create one per app and call {@link handle} and {@link loader} with the request facts and
@@ -42,22 +55,27 @@ const OLD_KEY_WARNING_INTERVAL_MS = 60_000;
  * core.on('rejected', (event) => logger.warn({ reason: event.reason }, 'shared-session refused a request'));
  * ```
  */
-export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEvents<Raw>> {
+export class SharedSession<Raw = unknown> {
+  static {
+    warnOnceOf = (core, code, message) => core.#warnOnce(code, message);
+  }
+
   readonly config: Config;
   readonly #context: Context<Raw>;
+  // Private, so that only the core emits: an app holding this object can listen, never fake an event.
+  readonly #events: Emitter<SharedSessionEvents<Raw>> = new Emitter({ target: this, onListenerError: (error, event) => this.#listenerFailed(error, event) });
   #memoryStore: SharingStore | undefined;
   #oldKeyWarnedAt = -Infinity;
   #warnedOnce = new Set<WarningCode>();
 
   /** @param extraOptionKeys option names an adapter adds on top of the core's, so they are not refused as unknown. */
   constructor(options: SharedSessionOptions, extraOptionKeys?: ReadonlySet<string>) {
-    super();
     const config = resolveOptions(options, extraOptionKeys);
     this.config = config;
     const health = new SiteHealth(config, (site, up) =>
       up
-        ? this.warn('HUB_REACHABLE', `${site.origin} answers again; hops to it resume`)
-        : this.warn('HUB_UNREACHABLE', `${site.origin} did not answer its check; pages load without a hop to it until it does`),
+        ? this.#warn('HUB_REACHABLE', `${site.origin} answers again; hops to it resume`)
+        : this.#warn('HUB_UNREACHABLE', `${site.origin} did not answer its check; pages load without a hop to it until it does`),
     );
     this.#context = {
       config,
@@ -77,10 +95,43 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
           throw storeFailure(error);
         }
       },
-      replaced: (event, facts) => this.emit('sessionReplaced', { request: facts.raw, ...event }),
-      rejected: (facts, mechanism, reason, site, status) => this.rejected(facts, mechanism, reason, site, status),
+      replaced: (event, facts) => this.#events.emit('sessionReplaced', { request: facts.raw, ...event }),
+      rejected: (facts, mechanism, reason, site, status) => this.#rejected(facts, mechanism, reason, site, status),
       noteKeyIndex: (keyIndex) => this.#noteKeyIndex(keyIndex),
     };
+  }
+
+  /**
+   * Call `listener` on every `event` from now on: `sessionReplaced`, `rejected`, `warning`
+   * (see {@link SharedSessionEvents}). Listeners run synchronously while the request is
+   * handled; one that throws is reported as a `LISTENER_FAILED` warning and the request
+   * goes on.
+   *
+   * @example
+   * ```ts
+   * core.on('rejected', (event) => logger.warn({ reason: event.reason }, 'shared-session refused a request'));
+   * ```
+   */
+  on<E extends keyof SharedSessionEvents<Raw>>(event: E, listener: Listener<SharedSessionEvents<Raw>[E]>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** Call `listener` on the next `event` only. */
+  once<E extends keyof SharedSessionEvents<Raw>>(event: E, listener: Listener<SharedSessionEvents<Raw>[E]>): this {
+    this.#events.once(event, listener);
+    return this;
+  }
+
+  /** Remove the latest registration of `listener` for `event`. */
+  off<E extends keyof SharedSessionEvents<Raw>>(event: E, listener: Listener<SharedSessionEvents<Raw>[E]>): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /** How many listeners `event` has. */
+  listenerCount(event: keyof SharedSessionEvents<Raw>): number {
+    return this.#events.listenerCount(event);
   }
 
   /**
@@ -94,7 +145,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     if (route === 'health') return facts.method === 'GET' || facts.method === 'HEAD' ? { kind: 'reply', reply: HEALTHY } : PASS;
     const mechanism = route === 'push' ? 'push' : 'hop';
     const refuse = (reason: RejectReason, site: Site | undefined): Handled => {
-      this.rejected(facts, mechanism, reason, site);
+      this.#rejected(facts, mechanism, reason, site);
       if (mechanism === 'push') return { kind: 'reply', reply: scriptReply({ refused: reason }) };
       // A Host that is not one of the sites gets no page that sends the visitor anywhere;
       // a refused step of a hop continues: a query back to the site that asked, a return to
@@ -103,7 +154,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       const continueTo = route === 'hop' ? queryRefusalTarget(this.config, new URLSearchParams(facts.search), site) : withSkipMarker('/');
       return { kind: 'reply', reply: refusal(reason, continueTo) };
     };
-    const lookup = this.siteOf(facts);
+    const lookup = this.#siteOf(facts);
     if ('reason' in lookup) return refuse(lookup.reason, undefined);
     const here = lookup.site;
     // Only GET runs a step: a HEAD (a link checker, a proxy) must never use up a single-use token.
@@ -119,7 +170,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       return { kind: 'reply', reply };
     } catch (error) {
       if (!isStoreFailure(error)) throw error;
-      this.warn('STORE_ERROR', `the session store failed during the ${mechanism}`, error.cause);
+      this.#warn('STORE_ERROR', `the session store failed during the ${mechanism}`, error.cause);
       return refuse('STORE_UNAVAILABLE', here);
     }
   }
@@ -139,7 +190,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
   /** A page load in the steady state (see link.ts) with no voucher cookie to delete: nothing to do. */
   #steady(facts: RequestFacts<Raw>, session: SessionPort): boolean {
     if (!this.config.hop || this.config.hopExcluded(facts.path)) return false;
-    const lookup = this.siteOf(facts);
+    const lookup = this.#siteOf(facts);
     return !('reason' in lookup) && isSteady(session, lookup.site) && !(facts.header('cookie')?.includes(VOUCHER_COOKIE) ?? false);
   }
 
@@ -161,7 +212,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
   async #pageLoad(facts: RequestFacts<Raw>, session: SessionPort | undefined): Promise<Handled> {
     const { config } = this;
     if (!session || !isTopLevelNavigation(facts) || config.hopExcluded(facts.path)) return PASS;
-    const lookup = this.siteOf(facts);
+    const lookup = this.#siteOf(facts);
     if ('reason' in lookup) return PASS;
     const here = lookup.site;
     // The steady state: a linked session this site holds. Nothing to read, nothing to send;
@@ -183,7 +234,7 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
       return passWith(sent);
     } catch (error) {
       if (!isStoreFailure(error)) throw error;
-      this.warn('STORE_ERROR', 'the session store failed while following the browser’s session; the page loads without it', error.cause);
+      this.#warn('STORE_ERROR', 'the session store failed while following the browser’s session; the page loads without it', error.cause);
       return passWith(sent);
     }
   }
@@ -200,41 +251,41 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     // The steady state, first: every site holds the session or was sent it; nothing to mint, nothing to ask.
     const note = readNote(session.readNote());
     if (recordedAll(note, this.config.sites.noteIds)) return '';
-    const lookup = this.siteOf(facts);
+    const lookup = this.#siteOf(facts);
     if ('reason' in lookup) {
-      this.rejected(facts, 'loader', lookup.reason, undefined);
+      this.#rejected(facts, 'loader', lookup.reason, undefined);
       return '';
     }
     try {
       return await mintLoader(this.#context, facts, lookup.site, session, note, options.nonce);
     } catch (error) {
-      this.warn('STORE_ERROR', 'the session store failed while saving a new session for the loader', error);
+      this.#warn('STORE_ERROR', 'the session store failed while saving a new session for the loader', error);
       return '';
     }
   }
 
   /** The configured site a request is addressed to, or why there is none. */
-  siteOf(facts: RequestFacts<Raw>): SiteLookup {
+  #siteOf(facts: RequestFacts<Raw>): SiteLookup {
     if (facts.host === undefined || facts.host === '') return { reason: 'NO_HOST' };
     const site = this.config.sites.forHost(facts.host, facts.https);
     return site ? { site } : { reason: 'UNKNOWN_HOST' };
   }
 
   /** Emit `rejected` for a refusal. */
-  rejected(facts: RequestFacts<Raw>, mechanism: Mechanism, reason: RejectReason, site: Site | undefined, status = REJECT_STATUS[reason]): void {
-    this.emit('rejected', { request: facts.raw, mechanism, reason, status, site: site?.origin });
+  #rejected(facts: RequestFacts<Raw>, mechanism: Mechanism, reason: RejectReason, site: Site | undefined, status = REJECT_STATUS[reason]): void {
+    this.#events.emit('rejected', { request: facts.raw, mechanism, reason, status, site: site?.origin });
   }
 
   /** Emit `warning`. */
-  warn(code: WarningCode, message: string, cause?: unknown): void {
-    this.emit('warning', cause === undefined ? { code, message } : { code, message, cause });
+  #warn(code: WarningCode, message: string, cause?: unknown): void {
+    this.#events.emit('warning', cause === undefined ? { code, message } : { code, message, cause });
   }
 
   /** Emit a warning only the first time `code` happens in this process. */
-  warnOnce(code: WarningCode, message: string): void {
+  #warnOnce(code: WarningCode, message: string): void {
     if (this.#warnedOnce.has(code)) return;
     this.#warnedOnce.add(code);
-    this.warn(code, message);
+    this.#warn(code, message);
   }
 
   /** The sharing store for this request (see the `sharingStore` option); its failures become STORE_UNAVAILABLE. */
@@ -254,19 +305,29 @@ export class SharedSession<Raw = unknown> extends EventEmitter<SharedSessionEven
     };
   }
 
+  /**
+   * A listener threw. The request it interrupted goes on (the emitter caught the error);
+   * operators learn of it through `warning`, or, when a `warning` listener itself threw,
+   * on the console: reporting it through the channel that failed could loop.
+   */
+  #listenerFailed(error: unknown, event: keyof SharedSessionEvents<Raw>): void {
+    if (event === 'warning') console.error(`shared-session: a 'warning' listener threw`, error);
+    else this.#warn('LISTENER_FAILED', `a '${event}' listener threw; the request went on without it`, error);
+  }
+
   /** Tell operators, at most once a minute, that tokens sealed under an older secret still arrive. */
   #noteKeyIndex(keyIndex: number): void {
     if (keyIndex === 0) return;
     const now = Date.now();
     if (now - this.#oldKeyWarnedAt < OLD_KEY_WARNING_INTERVAL_MS) return;
     this.#oldKeyWarnedAt = now;
-    this.warn('OLD_KEY_USED', `a token sealed with secret[${keyIndex}] was accepted; finish the rotation on every site, then drop that secret`);
+    this.#warn('OLD_KEY_USED', `a token sealed with secret[${keyIndex}] was accepted; finish the rotation on every site, then drop that secret`);
   }
 
   #memory(): SharingStore {
     if (!this.#memoryStore) {
       this.#memoryStore = memorySharingStore();
-      this.warnOnce(
+      this.#warnOnce(
         'MEMORY_SHARING_STORE',
         'the session store does not implement claimOnce(); single-use token ids and link records are kept in this process only. ' +
           'Use a store of shared-session or pass `sharingStore` when a site runs several processes.',

@@ -1,8 +1,7 @@
 import type { Request } from 'express';
 import type { Cookie, Session, SessionData, Store } from 'express-session';
-import type { FoundSession, SessionPort } from '../core/contract.ts';
-import { NOTE_KEY } from '../core/note.ts';
-import { isSharingStore, type SharingStore } from '../core/sharing-store.ts';
+import { NOTE_KEY } from '../core/adapter.ts';
+import { isSharingStore, type FoundSession, type SessionPort, type SharingStore } from '../index.ts';
 
 /**
  * The {@link SessionPort} over express-session. Three traps of express-session shape it:

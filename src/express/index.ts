@@ -1,10 +1,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PRIVATE_RESPONSE_HEADERS, type Reply, type RequestFacts } from '../core/contract.ts';
-import type { SharedSessionEvents } from '../core/events.ts';
-import type { LoaderOptions } from '../core/shared-session.ts';
-import { SharedSession } from '../core/shared-session.ts';
-import type { SharedSessionOptions } from '../core/options.ts';
-import { optionError } from '../core/errors.ts';
+import { optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
+import {
+  PRIVATE_RESPONSE_HEADERS,
+  SharedSession,
+  type LoaderOptions,
+  type Reply,
+  type RequestFacts,
+  type SharedSessionEvents,
+  type SharedSessionOptions,
+} from '../index.ts';
 import { ExpressSessionPort } from './express-session-port.ts';
 import { keepHeaders } from './kept-headers.ts';
 import { saveBeforeResponding } from './save-first.ts';
@@ -29,8 +33,12 @@ export interface ExpressSharedSessionOptions extends SharedSessionOptions {
 export interface SharedSessionMiddleware extends RequestHandler {
   /** The framework-free core: validated config, events. */
   readonly core: SharedSession<Request>;
-  /** Listen to the core's events (`sessionReplaced`, `rejected`, `warning`). */
+  /** Listen to the core's events (`sessionReplaced`, `rejected`, `warning`). A listener that throws becomes a `LISTENER_FAILED` warning; the request goes on. */
   on<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;
+  /** Listen to the next `event` only. */
+  once<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;
+  /** Stop listening: removes the latest registration of `listener` for `event`. */
+  off<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;
   /**
    * The loader HTML for a page you send without `res.render`: one `<script async>` per
    * other site. Resolves to '' when the session is empty.
@@ -148,7 +156,7 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
   const nonceOf = options.nonce ?? defaultNonce;
 
   function warnNoSession(): void {
-    core.warnOnce('NO_SESSION', 'a request reached shared-session without req.session: mount express-session before it, and check that its store is connected');
+    warnNoSessionOnce(core, 'a request reached shared-session without req.session: mount express-session before it, and check that its store is connected');
   }
 
   async function run(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -213,8 +221,15 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
   }) as SharedSessionMiddleware;
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });
   middleware.on = function on(event, listener) {
-    // EventEmitter's generic signature cannot be forwarded as is; the public one above is exact.
-    (core.on as (event: string, listener: unknown) => unknown).call(core, event, listener);
+    core.on(event, listener);
+    return this;
+  };
+  middleware.once = function once(event, listener) {
+    core.once(event, listener);
+    return this;
+  };
+  middleware.off = function off(event, listener) {
+    core.off(event, listener);
     return this;
   };
   middleware.loader = async (req, res, loaderOptions) => {

@@ -1,0 +1,12 @@
+/**
+ * What an adapter may use of the core beyond its public entry (`src/index.ts`): the key
+ * of the note inside the session record, which a session port must not count as data
+ * (`SessionPort.isEmpty`); the option error every entry point throws alike; and the
+ * `NO_SESSION` warning, which only an adapter can tell is due.
+ *
+ * Adapters import `src/index.ts` and this file, nothing else of `src/core/`
+ * (test/unit/import-graph.test.ts): an adapter cannot reach what mints or opens tokens.
+ */
+export { NOTE_KEY } from './note.ts';
+export { optionError } from './errors.ts';
+export { warnNoSession } from './shared-session.ts';

@@ -72,10 +72,10 @@ export class SharedSession<Raw = unknown> {
   constructor(options: SharedSessionOptions, extraOptionKeys?: ReadonlySet<string>) {
     const config = resolveOptions(options, extraOptionKeys);
     this.config = config;
-    const health = new SiteHealth(config, (site, up) =>
-      up
+    const health = new SiteHealth(config, (site, result) =>
+      result.up
         ? this.#warn('HUB_REACHABLE', `${site.origin} answers again; hops to it resume`)
-        : this.#warn('HUB_UNREACHABLE', `${site.origin} did not answer its check; pages load without a hop to it until it does`),
+        : this.#warn('HUB_UNREACHABLE', `${site.origin} did not answer its check (${result.why}); pages load without a hop to it until it does`, result.cause),
     );
     this.#context = {
       config,

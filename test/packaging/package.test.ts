@@ -36,7 +36,7 @@ describe('packaging', () => {
       const core = new SharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'JCSqKVzUYsGLLizIjTMHO2HHlyKac7/0lxoU8dBJmb8lyhhOS8mlMmWjQf/fdv9K' });
       sharedSession({ sites: ['https://a.example', 'https://b.example'], secret: 'GOSjmX3LIv+m0jaax+GsoJg82gCzikpyXapJFEUSxulkjpiBFgMei6k8p1Om7ccv' });
       store.close();
-      console.log(process.version, first, second, core.config.sites.all.length);`;
+      console.log(process.version, first, second, core.sites.length);`;
     const out = execFileSync(NODE22, ['--no-warnings', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }).trim();
     assert.match(out, /^v22\.\d+\.\d+ true false 2$/);
   });

@@ -13,8 +13,9 @@ import express, { type Express, type Request } from 'express';
 import session, { type Store } from 'express-session';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SharedSessionMiddleware } from 'shared-session/express';
+import { sharedSession, type ExpressSharedSessionOptions, type SharedSessionMiddleware } from 'shared-session/express';
 import { linkCookie, linkState, newLinkKey } from '../src/core/link-cookie.ts';
+import { resolveOptions, type Config } from '../src/core/options.ts';
 import { EMPTY_NOTE, NOTE_KEY, noteIdOf, withHolder, writeNote, type Note } from '../src/core/note.ts';
 
 export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
@@ -32,8 +33,25 @@ function heldBy(origins: readonly string[]): string {
   return writeNote(origins.reduce((note, origin) => withHolder(note, noteIdOf(origin), 'held'), linked));
 }
 
+/** shared-session on one bench site, and the bench's own config of the same options. */
+export interface BenchShared {
+  readonly middleware: SharedSessionMiddleware;
+  readonly origin: string;
+  /**
+   * The options validated as the core validates them: the same sites and keys. The core
+   * keeps its own config private (nothing reachable from it seals), so the bench, which
+   * mints link cookies and tokens as a site would, derives its own from the options.
+   */
+  readonly config: Config;
+}
+
+/** shared-session for `origin` with `options`. */
+export function benchShared(options: ExpressSharedSessionOptions, origin: string): BenchShared {
+  return { middleware: sharedSession(options), origin, config: resolveOptions(options) };
+}
+
 /** The bench app of `origin` on `store`; `shared` is mounted right after express-session. */
-export function benchApp(store: Store, shared?: { readonly middleware: SharedSessionMiddleware; readonly origin: string }): Express {
+export function benchApp(store: Store, shared?: BenchShared): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -57,13 +75,13 @@ export function benchApp(store: Store, shared?: { readonly middleware: SharedSes
   // `held=link`: no session, only this site's link cookie for an epoch without one.
   app.get('/setup', (req: Request, res) => {
     if (shared && req.query.held === 'link') {
-      const { config } = shared.middleware.core;
+      const { config } = shared;
       res.append('set-cookie', linkCookie(config, config.sites.forOrigin(shared.origin)!, linkState(newLinkKey(), '')));
       return void res.json({ id: null });
     }
     const data = req.session as unknown as Data;
     data.cart = ['tea', 'milk'];
-    if (shared && req.query.held === 'all') data[NOTE_KEY] = heldBy(shared.middleware.core.config.sites.all.map((site) => site.origin));
+    if (shared && req.query.held === 'all') data[NOTE_KEY] = heldBy(shared.middleware.core.sites);
     if (shared && req.query.held === 'self') data[NOTE_KEY] = heldBy([shared.origin]);
     res.json({ id: req.sessionID });
   });

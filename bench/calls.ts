@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Store } from 'express-session';
-import { sharedSession } from 'shared-session/express';
 import { SqliteStore } from 'shared-session/sqlite';
 import { Client } from '../test/helpers/http.ts';
-import { benchApp, HUB, serve, SITE, type Served } from './apps.ts';
+import { benchApp, benchShared, HUB, serve, SITE, type Served } from './apps.ts';
 import { knownToHub, loginOnHub } from './hop.ts';
 import { fmt } from './stats.ts';
 
@@ -105,7 +104,7 @@ export async function storeCalls(options: { quick: boolean; secret: string }): P
   const calls = Object.fromEntries(CALLS.map((name) => [name, 0])) as Calls;
   const counted = counting(store, calls);
   const origins = [HUB, SITE];
-  const shared = (origin: string): Express => benchApp(counted, { middleware: sharedSession({ sites: origins, secret: options.secret, hubProbe: false }), origin });
+  const shared = (origin: string): Express => benchApp(counted, benchShared({ sites: origins, secret: options.secret, hubProbe: false }, origin));
   const { balance, stop } = await serve({ [HUB]: shared(HUB), [SITE]: shared(SITE), [PLAIN]: benchApp(counted) });
   const out: CallsPerRequest[] = [];
   try {

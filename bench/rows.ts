@@ -11,12 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Store } from 'express-session';
-import { sharedSession } from 'shared-session/express';
 import { createDemoApp } from '../demo/app.ts';
 import { scriptSources } from '../test/helpers/express-site.ts';
 import { Client, NAVIGATION_HEADERS, type Response } from '../test/helpers/http.ts';
 import { scriptLoad } from '../test/helpers/push.ts';
-import { benchApp, HUB, serve, SESSION_COOKIE, SESSION_SECRET, SITE } from './apps.ts';
+import { benchApp, benchShared, HUB, serve, SESSION_COOKIE, SESSION_SECRET, SITE } from './apps.ts';
 import { COUNTED, difference, storages, type Counts, type Storage } from './counts.ts';
 import { fmt } from './stats.ts';
 
@@ -142,7 +141,7 @@ async function inParallel<T>(tasks: readonly (() => Promise<T>)[], width = 8): P
 async function startSites(store: Store, secret: string): Promise<{ sites: Sites; stop: () => Promise<void> }> {
   const origins = [HUB, SITE];
   // No health checks: the origins' ports are not where the apps listen (the clients map them).
-  const app = (origin: string): Express => benchApp(store, { middleware: sharedSession({ sites: origins, secret, hubProbe: false }), origin });
+  const app = (origin: string): Express => benchApp(store, benchShared({ sites: origins, secret, hubProbe: false }, origin));
   const demo = createDemoApp({ origin: DEMO, sites: [DEMO, 'http://demo-other.localhost:4'], secret, sessionSecret: SESSION_SECRET, store, log: () => undefined }).app;
   const { balance, stop } = await serve({ [HUB]: app(HUB), [SITE]: app(SITE), [DEMO]: demo });
   return { sites: { bare: new Client({ balance, cookieless: true }), browser: () => new Client({ balance }) }, stop };

@@ -12,12 +12,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Express } from 'express';
-import { sharedSession, type ExpressSharedSessionOptions } from 'shared-session/express';
+import type { ExpressSharedSessionOptions } from 'shared-session/express';
 import { SqliteStore } from 'shared-session/sqlite';
 import { cookieNames } from '../src/core/cookies.ts';
 import { randomId } from '../src/core/random.ts';
 import { Purpose } from '../src/core/token.ts';
-import { benchApp } from './apps.ts';
+import { benchApp, benchShared, type BenchShared } from './apps.ts';
 
 const { values } = parseArgs({ options: { store: { type: 'string' }, secret: { type: 'string' } } });
 const secret = values.secret!;
@@ -34,9 +34,9 @@ function store(): SqliteStore {
 }
 
 /** The bench app of `origin`, one of `origins`, with shared-session. */
-function sharedApp(origins: readonly string[], origin: string, options: Partial<ExpressSharedSessionOptions> = {}): { app: Express; middleware: ReturnType<typeof sharedSession> } {
-  const middleware = sharedSession({ sites: origins, secret, ...options });
-  return { app: benchApp(store(), { middleware, origin }), middleware };
+function sharedApp(origins: readonly string[], origin: string, options: Partial<ExpressSharedSessionOptions> = {}): { app: Express; shared: BenchShared } {
+  const shared = benchShared({ sites: origins, secret, ...options }, origin);
+  return { app: benchApp(store(), shared), shared };
 }
 
 const apps: Record<string, Express> = { baseline: benchApp(store()) };
@@ -49,7 +49,7 @@ for (const count of [2, 5]) {
   // The receiving site of the push: its origin is second of the sites, the sender first.
   const origins = ['http://sender.localhost:1', 'http://receiver.localhost:2'];
   const receiver = sharedApp(origins, origins[1]!, { hop: false });
-  const config = receiver.middleware.core.config;
+  const { config } = receiver.shared;
   const site = config.sites.forOrigin(origins[1]!)!;
   // What the endpoint does once its checks pass, by hand: one single-use claim in the same
   // store, and a Set-Cookie as long as the voucher's.

@@ -44,7 +44,11 @@ export type WarningCode =
   | 'MEMORY_SHARING_STORE'
   /** A request reached shared-session without a session: middleware order, or the store is disconnected. */
   | 'NO_SESSION'
-  /** The hub did not answer its health check in time: visitors are not sent there until it does. */
+  /**
+   * A site (the hub, or another of the chain) failed its health check: no answer in time, a 5xx, or a
+   * network error; the message says which, and `cause` holds the underlying error (DNS, connection,
+   * TLS, the timeout), none for a 5xx. Visitors are not sent there until it answers again.
+   */
   | 'HUB_UNREACHABLE'
   /** The hub answers its health check again. */
   | 'HUB_REACHABLE'

@@ -22,7 +22,7 @@ const CACHED_HOURS = 8;
  */
 export class SecretKey {
   /** 4 bytes derived from the secret (not from any AES key): tells which secret sealed a token without trying each. */
-  readonly id: Buffer;
+  readonly id: Uint8Array;
   // Held as a KeyObject so the secret's bytes stay out of the JS heap.
   readonly #secret: KeyObject;
   /** Oldest use first (a Map keeps insertion order). */
@@ -30,7 +30,7 @@ export class SecretKey {
   #lastHour = -1;
   #lastKey: KeyObject | undefined;
 
-  constructor(secret: Buffer) {
+  constructor(secret: Uint8Array) {
     this.#secret = createSecretKey(secret);
     this.id = Buffer.from(hkdfSync('sha256', this.#secret, SALT, ID_INFO, 4));
   }
@@ -62,13 +62,14 @@ export class SecretKey {
   }
 }
 
-function toBytes(secret: unknown, option: string): Buffer {
+function toBytes(secret: unknown, option: string): Uint8Array {
   if (typeof secret === 'string') return Buffer.from(secret, 'utf8');
-  if (Buffer.isBuffer(secret)) return secret;
-  throw optionError(option, 'must be a string or a Buffer', 'Pass a long random string, e.g. `openssl rand -base64 48`.');
+  // A Buffer is a Uint8Array; any other view (a DataView, an Int8Array) is refused, not reinterpreted.
+  if (secret instanceof Uint8Array) return secret;
+  throw optionError(option, 'must be a string or a Uint8Array (a Buffer is one)', 'Pass a long random string, e.g. `openssl rand -base64 48`.');
 }
 
-function checkStrength(secret: string | Buffer, option: string): void {
+function checkStrength(secret: string | Uint8Array, option: string): void {
   const bits = estimateSecretBits(secret);
   if (bits < MIN_SECRET_BITS) {
     throw new SharedSessionError(
@@ -92,7 +93,7 @@ export function deriveKeys(value: unknown): readonly SecretKey[] {
   return list.map((secret: unknown, index) => {
     const option = Array.isArray(value) ? `secret[${index}]` : 'secret';
     const bytes = toBytes(secret, option);
-    // Judged as written: a string as its characters, a Buffer as its bytes.
+    // Judged as written: a string as its characters, bytes as bytes.
     checkStrength(typeof secret === 'string' ? secret : bytes, option);
     const fingerprint = createHash('sha256').update(bytes).digest('hex');
     if (seen.has(fingerprint)) throw optionError(option, 'repeats an earlier secret', 'List each secret once, newest first.');

@@ -5,8 +5,11 @@ import { isSharingStore, type SharingStore } from './sharing-store.ts';
 import { parseSites, type Site } from './sites.ts';
 import { Sealer } from './token.ts';
 
-/** A secret: a string or bytes with at least 128 bits of entropy, e.g. `openssl rand -base64 48`. */
-export type Secret = string | Buffer;
+/**
+ * A secret: a string or bytes with at least 128 bits of entropy, e.g. `openssl rand -base64 48`.
+ * Bytes are any `Uint8Array`; a Node `Buffer` is one.
+ */
+export type Secret = string | Uint8Array;
 
 /**
  * Options of the core, shared by every adapter.

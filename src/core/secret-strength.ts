@@ -13,7 +13,7 @@
  * symbol that fits no pattern is charged log2 of the alphabet implied by the character
  * classes present anywhere in the secret (26 lowercase, 26 uppercase, 10 digits, 33
  * other printable ASCII; 100 for non-ASCII text as zxcvbn, the other 161 byte values for
- * a Buffer). Patterns, each charged less than its raw size:
+ * bytes). Patterns, each charged less than its raw size:
  *
  * - a word: 3+ letters, lowercase or Capitalised, that could be pronounced (a vowel, y
  *   included, and never 4 consonants in a row): 2 bits for where it starts plus 2.6 a
@@ -26,7 +26,7 @@
  *   `abcabcabc` are repeats): where the copy starts and its length;
  * - a separator (printable, neither letter nor digit) used before: which of those used.
  *
- * A Buffer is judged as bytes, a string as code points. The estimate errs low for
+ * Bytes (a Uint8Array, a Buffer) are judged as bytes, a string as code points. The estimate errs low for
  * random text, where a letter run that could be a word is charged as one and digits as
  * digits; still, the weakest of the recommended forms, base64url of 32 random bytes,
  * averages 230 bits and stayed above 155 in 200,000 draws (hex and raw bytes score

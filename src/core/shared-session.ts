@@ -60,7 +60,10 @@ export class SharedSession<Raw = unknown> {
     warnOnceOf = (core, code, message) => core.#warnOnce(code, message);
   }
 
-  readonly config: Config;
+  // Private: the config holds the sealer (and its keys), and nothing that mints or opens
+  // tokens may be reachable from an object apps hold (test/unit/public-graph.test.ts).
+  readonly #config: Config;
+  readonly #sites: readonly string[];
   readonly #context: Context<Raw>;
   // Private, so that only the core emits: an app holding this object can listen, never fake an event.
   readonly #events: Emitter<SharedSessionEvents<Raw>> = new Emitter({ target: this, onListenerError: (error, event) => this.#listenerFailed(error, event) });
@@ -71,11 +74,12 @@ export class SharedSession<Raw = unknown> {
   /** @param extraOptionKeys option names an adapter adds on top of the core's, so they are not refused as unknown. */
   constructor(options: SharedSessionOptions, extraOptionKeys?: ReadonlySet<string>) {
     const config = resolveOptions(options, extraOptionKeys);
-    this.config = config;
-    const health = new SiteHealth(config, (site, up) =>
-      up
+    this.#config = config;
+    this.#sites = Object.freeze(config.sites.all.map((site) => site.origin));
+    const health = new SiteHealth(config, (site, result) =>
+      result.up
         ? this.#warn('HUB_REACHABLE', `${site.origin} answers again; hops to it resume`)
-        : this.#warn('HUB_UNREACHABLE', `${site.origin} did not answer its check; pages load without a hop to it until it does`),
+        : this.#warn('HUB_UNREACHABLE', `${site.origin} did not answer its check (${result.why}); pages load without a hop to it until it does`, result.cause),
     );
     this.#context = {
       config,
@@ -99,6 +103,20 @@ export class SharedSession<Raw = unknown> {
       rejected: (facts, mechanism, reason, site, status) => this.#rejected(facts, mechanism, reason, site, status),
       noteKeyIndex: (keyIndex) => this.#noteKeyIndex(keyIndex),
     };
+  }
+
+  /**
+   * The origins of `sites`, in the configured order (a frozen array). The one fact about
+   * the configuration the façade shows: the validated config, which holds the keys that
+   * seal and open tokens, is never reachable from it.
+   *
+   * @example
+   * ```ts
+   * for (const origin of core.sites) console.log(`sharing with ${origin}`);
+   * ```
+   */
+  get sites(): readonly string[] {
+    return this.#sites;
   }
 
   /**
@@ -151,7 +169,7 @@ export class SharedSession<Raw = unknown> {
       // a refused step of a hop continues: a query back to the site that asked, a return to
       // this site's home page.
       if (!site) return { kind: 'reply', reply: textReply(reason) };
-      const continueTo = route === 'hop' ? queryRefusalTarget(this.config, new URLSearchParams(facts.search), site) : withSkipMarker('/');
+      const continueTo = route === 'hop' ? queryRefusalTarget(this.#config, new URLSearchParams(facts.search), site) : withSkipMarker('/');
       return { kind: 'reply', reply: refusal(reason, continueTo) };
     };
     const lookup = this.#siteOf(facts);
@@ -163,7 +181,7 @@ export class SharedSession<Raw = unknown> {
     if (!session) return refuse('STORE_UNAVAILABLE', here);
     const ctx = this.#context;
     try {
-      if (route === 'push') return { kind: 'reply', reply: await receivePush(ctx, facts, here, session, facts.path.slice(this.config.basePath.length + 1, -3)) };
+      if (route === 'push') return { kind: 'reply', reply: await receivePush(ctx, facts, here, session, facts.path.slice(this.#config.basePath.length + 1, -3)) };
       const cookies = requestCookies(facts);
       const search = new URLSearchParams(facts.search);
       const reply = route === 'hop' ? await answerQuery(ctx, facts, here, session, cookies, search) : await finishHop(ctx, facts, here, session, cookies, search);
@@ -189,13 +207,13 @@ export class SharedSession<Raw = unknown> {
 
   /** A page load in the steady state (see link.ts) with no voucher cookie to delete: nothing to do. */
   #steady(facts: RequestFacts<Raw>, session: SessionPort): boolean {
-    if (!this.config.hop || this.config.hopExcluded(facts.path)) return false;
+    if (!this.#config.hop || this.#config.hopExcluded(facts.path)) return false;
     const lookup = this.#siteOf(facts);
     return !('reason' in lookup) && isSteady(session, lookup.site) && !(facts.header('cookie')?.includes(VOUCHER_COOKIE) ?? false);
   }
 
   #route(path: string): 'push' | 'hop' | 'return' | 'health' | undefined {
-    const { basePath } = this.config;
+    const { basePath } = this.#config;
     if (path.length <= basePath.length + 1 || !path.startsWith(basePath) || path[basePath.length] !== '/') return undefined;
     const name = path.slice(basePath.length + 1);
     if (name === 'hop') return 'hop';
@@ -210,7 +228,7 @@ export class SharedSession<Raw = unknown> {
    * may ask for a hop. A failing store never breaks the page.
    */
   async #pageLoad(facts: RequestFacts<Raw>, session: SessionPort | undefined): Promise<Handled> {
-    const { config } = this;
+    const config = this.#config;
     if (!session || !isTopLevelNavigation(facts) || config.hopExcluded(facts.path)) return PASS;
     const lookup = this.#siteOf(facts);
     if ('reason' in lookup) return PASS;
@@ -247,10 +265,10 @@ export class SharedSession<Raw = unknown> {
    * store yields an empty loader and a `warning` event, never a broken page.
    */
   async loader(facts: RequestFacts<Raw>, session: SessionPort | undefined, options: LoaderOptions = {}): Promise<string> {
-    if (!this.config.push || !session || session.isEmpty()) return '';
+    if (!this.#config.push || !session || session.isEmpty()) return '';
     // The steady state, first: every site holds the session or was sent it; nothing to mint, nothing to ask.
     const note = readNote(session.readNote());
-    if (recordedAll(note, this.config.sites.noteIds)) return '';
+    if (recordedAll(note, this.#config.sites.noteIds)) return '';
     const lookup = this.#siteOf(facts);
     if ('reason' in lookup) {
       this.#rejected(facts, 'loader', lookup.reason, undefined);
@@ -267,7 +285,7 @@ export class SharedSession<Raw = unknown> {
   /** The configured site a request is addressed to, or why there is none. */
   #siteOf(facts: RequestFacts<Raw>): SiteLookup {
     if (facts.host === undefined || facts.host === '') return { reason: 'NO_HOST' };
-    const site = this.config.sites.forHost(facts.host, facts.https);
+    const site = this.#config.sites.forHost(facts.host, facts.https);
     return site ? { site } : { reason: 'UNKNOWN_HOST' };
   }
 
@@ -290,7 +308,7 @@ export class SharedSession<Raw = unknown> {
 
   /** The sharing store for this request (see the `sharingStore` option); its failures become STORE_UNAVAILABLE. */
   #sharing(session: SessionPort): SharingStore {
-    const store = this.config.sharingStore ?? session.sharingStore ?? this.#memory();
+    const store = this.#config.sharingStore ?? session.sharingStore ?? this.#memory();
     const guard = async <T>(work: () => Promise<T>): Promise<T> => {
       try {
         return await work();

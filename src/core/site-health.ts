@@ -1,7 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import type { Config } from './options.ts';
 import type { Site } from './sites.ts';
 
@@ -15,26 +11,58 @@ const DOWN_FOR_MS = 10_000;
 const DOUBT_AFTER_MS = 1_000;
 
 // RFC 6761 §6.3: `localhost` names are loopback. Browsers resolve *.localhost themselves
-// but the system resolver may not, and the demo's hub is http://shop.localhost:3001.
+// but the system resolver may not (glibc without nss-myhostname does not), and the demo's
+// hub is http://shop.localhost:3001. `fetch` takes no resolver of ours, so a plain-http
+// localhost name is checked at 127.0.0.1 directly: the same port and path, on loopback
+// whatever DNS says. The Host header then names 127.0.0.1 (fetch does not let a caller
+// set Host), which the health route does not read. An https one keeps its name: TLS
+// checks the certificate against the name, and an address would fail it; it needs a
+// resolver that knows *.localhost (see docs/ARCHITECTURE.md, "The health check").
 const LOOPBACK_NAME = /(^|\.)localhost$/i;
-const lookup: LookupFunction = (hostname, options, callback) => {
-  if (LOOPBACK_NAME.test(hostname)) {
-    if (options.all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
-    else callback(null, '127.0.0.1', 4);
-    return;
+
+/** Where a check of `url` connects: see LOOPBACK_NAME. */
+export function checkTarget(url: URL): URL {
+  if (url.protocol !== 'http:' || !LOOPBACK_NAME.test(url.hostname)) return url;
+  const direct = new URL(url);
+  direct.hostname = '127.0.0.1';
+  return direct;
+}
+
+/** The outcome of one check: up, or down with what went wrong. */
+export type CheckResult = { readonly up: true } | { readonly up: false; readonly why: string; readonly cause?: unknown };
+
+/**
+ * One GET of `url`, bounded by `timeoutMs` from start to response headers (name
+ * resolution, connection, TLS and the answer). Any status below 500 counts as up,
+ * redirects included, which are not followed: the site answered. A 5xx, a network
+ * failure or the timeout count as down; the cause is the underlying error (fetch wraps
+ * DNS, connection and TLS errors in a TypeError whose `cause` is the real one).
+ */
+export async function checkSite(url: URL, timeoutMs: number): Promise<CheckResult> {
+  try {
+    const response = await fetch(checkTarget(url), { method: 'GET', redirect: 'manual', headers: { accept: '*/*' }, signal: AbortSignal.timeout(timeoutMs) });
+    // Only the status matters; release the connection without reading the body.
+    response.body?.cancel().catch(() => undefined);
+    // A browser-like fetch reports a manual redirect as status 0 (`opaqueredirect`): an answer too.
+    return response.status < 500 ? { up: true } : { up: false, why: `it answered HTTP ${response.status}` };
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') return { up: false, why: `no answer within ${timeoutMs} ms`, cause: error };
+    const cause = error instanceof TypeError && error.cause !== undefined ? error.cause : error;
+    const code = (cause as { code?: unknown } | null)?.code;
+    const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
+    return { up: false, why, cause };
   }
-  dnsLookup(hostname, options, callback as never);
-};
+}
 
 /** Checks of one site. */
 class Checks {
   readonly #url: URL;
   readonly #timeoutMs: number;
-  readonly #onChange: (up: boolean) => void;
+  readonly #onChange: (result: CheckResult) => void;
   #verdict: { up: boolean; until: number; at: number } | undefined;
   #checking: Promise<boolean> | undefined;
 
-  constructor(url: URL, timeoutMs: number, onChange: (up: boolean) => void) {
+  constructor(url: URL, timeoutMs: number, onChange: (result: CheckResult) => void) {
     this.#url = url;
     this.#timeoutMs = timeoutMs;
     this.#onChange = onChange;
@@ -54,20 +82,12 @@ class Checks {
   }
 
   async #check(): Promise<boolean> {
-    const up = await new Promise<boolean>((resolve) => {
-      const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(this.#url, { method: 'GET', agent: false, lookup, timeout: this.#timeoutMs, headers: { accept: '*/*' } }, (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 500) < 500);
-      });
-      req.on('timeout', () => req.destroy(new Error('site check timed out')));
-      req.on('error', () => resolve(false));
-      req.end();
-    });
+    const result = await checkSite(this.#url, this.#timeoutMs);
+    const { up } = result;
     const previous = this.#verdict?.up;
     const now = Date.now();
     this.#verdict = { up, until: now + (up ? UP_FOR_MS : DOWN_FOR_MS), at: now };
-    if (previous !== up && !(previous === undefined && up)) this.#onChange(up);
+    if (previous !== up && !(previous === undefined && up)) this.#onChange(result);
     return up;
   }
 }
@@ -82,9 +102,10 @@ class Checks {
 export class SiteHealth {
   readonly #checks = new Map<Site, Checks>();
   readonly #config: Config;
-  readonly #onChange: (site: Site, up: boolean) => void;
+  readonly #onChange: (site: Site, result: CheckResult) => void;
 
-  constructor(config: Config, onChange: (site: Site, up: boolean) => void) {
+  /** @param onChange called when a site's verdict changes (not for a first "up"), with why it is down. */
+  constructor(config: Config, onChange: (site: Site, result: CheckResult) => void) {
     this.#config = config;
     this.#onChange = onChange;
   }
@@ -108,7 +129,7 @@ export class SiteHealth {
     let checks = this.#checks.get(site);
     if (!checks) {
       const url = site === hub ? hubProbe : new URL(`${site.origin}${basePath}/health`);
-      checks = new Checks(url, hubTimeoutMs, (up) => this.#onChange(site, up));
+      checks = new Checks(url, hubTimeoutMs, (result) => this.#onChange(site, result));
       this.#checks.set(site, checks);
     }
     return checks;

@@ -83,10 +83,9 @@ export class Sealer {
     const now = hourAt(this.#now());
     // Before any key is derived: otherwise a forged header could make the server derive keys at will.
     if (hour > now + MAX_HOURS_AHEAD || hour < now - MAX_HOURS_BEHIND) return { ok: false, reason: 'TOKEN_INVALID' };
-    const id = raw.subarray(2, HOUR_AT);
     for (let index = 0; index < this.#keys.length; index++) {
       const key = this.#keys[index] as SecretKey;
-      if (!key.id.equals(id)) continue;
+      if (!hasKeyId(raw, key.id)) continue;
       const payload = decrypt(key.forHour(hour), raw);
       if (payload) return { ok: true, payload, keyIndex: index };
     }
@@ -105,7 +104,7 @@ export function sealToken(key: SecretKey, hour: number, purpose: Purpose, payloa
   const out = Buffer.allocUnsafe(HEADER + IV + plain.length + TAG);
   out[0] = TOKEN_VERSION;
   out[1] = purpose;
-  key.id.copy(out, 2);
+  out.set(key.id, 2);
   out.writeUInt32BE(hour, HOUR_AT);
   out.set(iv, HEADER);
   const cipher = createCipheriv('aes-256-gcm', key.forHour(hour), out.subarray(HEADER, HEADER + IV));
@@ -116,6 +115,12 @@ export function sealToken(key: SecretKey, hour: number, purpose: Purpose, payloa
   cipher.final();
   cipher.getAuthTag().copy(out, HEADER + IV + body.length);
   return out.toString('base64url');
+}
+
+/** Whether the token names `id` as its key id (bytes 2–5; public, so compared plainly). */
+function hasKeyId(raw: Uint8Array, id: Uint8Array): boolean {
+  for (let i = 0; i < id.length; i++) if (raw[2 + i] !== id[i]) return false;
+  return true;
 }
 
 function decrypt(key: KeyObject, raw: Buffer): Record<string, unknown> | undefined {

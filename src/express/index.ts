@@ -31,7 +31,7 @@ export interface ExpressSharedSessionOptions extends SharedSessionOptions {
 
 /** The middleware, with the core's events and the loader function attached. */
 export interface SharedSessionMiddleware extends RequestHandler {
-  /** The framework-free core: validated config, events. */
+  /** The framework-free core: its events and `sites` (the configured origins); nothing of it seals or opens tokens. */
   readonly core: SharedSession<Request>;
   /** Listen to the core's events (`sessionReplaced`, `rejected`, `warning`). A listener that throws becomes a `LISTENER_FAILED` warning; the request goes on. */
   on<E extends keyof SharedSessionEvents<Request>>(event: E, listener: (...args: SharedSessionEvents<Request>[E]) => void): this;

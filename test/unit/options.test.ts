@@ -79,6 +79,20 @@ describe('options', () => {
     assert.doesNotThrow(() => resolveOptions({ sites: SITES, secret: Buffer.from(SECRET) }));
   });
 
+  it('accepts a plain Uint8Array secret, and seals with it as with the same bytes in a Buffer', () => {
+    const bytes = new TextEncoder().encode(SECRET);
+    const fromBytes = resolveOptions({ sites: SITES, secret: bytes });
+    const fromBuffer = resolveOptions({ sites: SITES, secret: Buffer.from(SECRET) });
+    const opened = fromBuffer.sealer.open(1, fromBytes.sealer.seal(1, { a: 1 }));
+    assert.ok(opened.ok && opened.payload.a === 1);
+  });
+
+  it('refuses other byte views as a secret (an Int8Array, a DataView), naming the option', () => {
+    const bytes = new TextEncoder().encode(SECRET);
+    refuses({ sites: SITES, secret: new Int8Array(bytes.buffer) }, 'ERR_SHARED_SESSION_OPTION', 'secret');
+    refuses({ sites: SITES, secret: new DataView(bytes.buffer) }, 'ERR_SHARED_SESSION_OPTION', 'secret');
+  });
+
   it('refuses out-of-range times and bad flags, naming the option', () => {
     refuses({ sites: SITES, secret: SECRET, timeoutSeconds: 0 }, 'ERR_SHARED_SESSION_OPTION', 'timeoutSeconds');
     refuses({ sites: SITES, secret: SECRET, timeoutSeconds: '30' }, 'ERR_SHARED_SESSION_OPTION', 'timeoutSeconds');

@@ -116,30 +116,45 @@ async function closedTwin(spec: StoreSpec): Promise<OpenedStore> {
   return twin;
 }
 
+/**
+ * The store of `spec` as the matrix uses it: `release` frees the backing storage once the
+ * store is closed; a broken twin is, unless said otherwise, a second instance closed.
+ */
+function storeOn(
+  kind: StoreKind,
+  spec: StoreSpec,
+  release: () => unknown,
+  expiryOf: (sid: string) => Promise<number | undefined>,
+  broken: () => Promise<OpenedStore> | undefined = () => closedTwin(spec),
+): StoreUnderTest {
+  const opened = openStore(spec);
+  return {
+    kind,
+    spec,
+    store: opened.store,
+    close: async () => {
+      await opened.close();
+      await release();
+    },
+    expiryOf,
+    broken,
+  };
+}
+
 export const FACTORIES: readonly StoreFactory[] = [
   {
     kind: 'memory',
     name: "express-session's MemoryStore (control)",
     open: () => {
-      const spec: StoreSpec = { kind: 'memory' };
-      const opened = openStore(spec);
-      const store = opened.store;
-      // Read on every call: clear() replaces the object.
-      const sessions = () => (store as unknown as { sessions: Record<string, string> }).sessions;
-      return Promise.resolve({
-        kind: 'memory' as const,
-        spec,
-        store,
-        close: () => opened.close(),
-        // MemoryStore keeps the JSON it was given; its only expiry is the cookie's.
-        expiryOf: (sid: string) => {
-          const json = sessions()[sid];
-          if (json === undefined) return Promise.resolve(undefined);
-          const expires = (JSON.parse(json) as { cookie?: { expires?: string | null } }).cookie?.expires;
-          return Promise.resolve(typeof expires === 'string' ? Date.parse(expires) : Infinity);
-        },
-        broken: () => undefined,
-      });
+      const subject = storeOn('memory', { kind: 'memory' }, () => undefined, (sid) => {
+        // MemoryStore keeps the JSON it was given; its only expiry is the cookie's. Read on
+        // every call: clear() replaces the object.
+        const json = (subject.store as unknown as { sessions: Record<string, string> }).sessions[sid];
+        if (json === undefined) return Promise.resolve(undefined);
+        const expires = (JSON.parse(json) as { cookie?: { expires?: string | null } }).cookie?.expires;
+        return Promise.resolve(typeof expires === 'string' ? Date.parse(expires) : Infinity);
+      }, () => undefined); // no backend to break
+      return Promise.resolve(subject);
     },
   },
   {
@@ -147,27 +162,18 @@ export const FACTORIES: readonly StoreFactory[] = [
     name: 'SqliteStore',
     open: () => {
       const temp = tempDir('shared-session-compat-sqlite-');
-      const spec: StoreSpec = { kind: 'sqlite', path: join(temp.dir, 'sessions.sqlite') };
-      const opened = openStore(spec);
-      return Promise.resolve({
-        kind: 'sqlite' as const,
-        spec,
-        store: opened.store,
-        close: async () => {
-          await opened.close();
-          temp.cleanup();
-        },
-        expiryOf: (sid: string) => {
-          const db = new DatabaseSync(spec.path, { readOnly: true });
+      const path = join(temp.dir, 'sessions.sqlite');
+      return Promise.resolve(
+        storeOn('sqlite', { kind: 'sqlite', path }, temp.cleanup, (sid) => {
+          const db = new DatabaseSync(path, { readOnly: true });
           try {
             const row = db.prepare('SELECT expires FROM shared_session_sessions WHERE sid = ?').get(sid) as { expires: number } | undefined;
             return Promise.resolve(row === undefined ? undefined : Number(row.expires));
           } finally {
             db.close();
           }
-        },
-        broken: () => closedTwin(spec),
-      });
+        }),
+      );
     },
   },
   {
@@ -175,45 +181,36 @@ export const FACTORIES: readonly StoreFactory[] = [
     name: 'FileStore',
     open: () => {
       const temp = tempDir('shared-session-compat-file-');
-      const spec: StoreSpec = { kind: 'file', directory: join(temp.dir, 'store') };
-      const opened = openStore(spec);
+      const directory = join(temp.dir, 'store');
       // The store's documented layout: sessions/<SHA-256 of the id's UTF-16 code units>.json
-      const fileOf = (sid: string) => join(spec.directory, 'sessions', `${createHash('sha256').update(sid, 'utf16le').digest('hex')}.json`);
-      return Promise.resolve({
-        kind: 'file' as const,
-        spec,
-        store: opened.store,
-        close: async () => {
-          await opened.close();
-          temp.cleanup();
-        },
-        expiryOf: (sid: string) => {
-          try {
-            return Promise.resolve((JSON.parse(readFileSync(fileOf(sid), 'utf8')) as { expires: number }).expires);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve(undefined);
-            throw error;
-          }
-        },
-        // A FileStore has no connection to close: its directory is replaced by a plain file
-        // (an unreachable share). A directory that merely vanished is not used: there, get
-        // and destroy answer as for an unknown id (null, no error), while set, touch, all,
-        // length and clear answer 503 (observed; README says a vanished directory answers 503).
-        broken: () => {
-          const gone = tempDir('shared-session-compat-file-gone-');
-          const directory = join(gone.dir, 'store');
-          const twin = openStore({ kind: 'file', directory });
-          rmSync(directory, { recursive: true, force: true });
-          writeFileSync(directory, 'not a directory\n');
-          return Promise.resolve({
-            store: twin.store,
-            close: async () => {
-              await twin.close();
-              gone.cleanup();
-            },
-          });
-        },
-      });
+      const fileOf = (sid: string) => join(directory, 'sessions', `${createHash('sha256').update(sid, 'utf16le').digest('hex')}.json`);
+      const expiryOf = (sid: string): Promise<number | undefined> => {
+        try {
+          return Promise.resolve((JSON.parse(readFileSync(fileOf(sid), 'utf8')) as { expires: number }).expires);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve(undefined);
+          throw error;
+        }
+      };
+      // A FileStore has no connection to close: its directory is replaced by a plain file
+      // (an unreachable share). A directory that merely vanished is not used: there, get
+      // and destroy answer as for an unknown id (null, no error), while set, touch, all,
+      // length and clear answer 503 (as the README says: reads find nothing, writes fail).
+      const broken = (): Promise<OpenedStore> => {
+        const gone = tempDir('shared-session-compat-file-gone-');
+        const goneDirectory = join(gone.dir, 'store');
+        const twin = openStore({ kind: 'file', directory: goneDirectory });
+        rmSync(goneDirectory, { recursive: true, force: true });
+        writeFileSync(goneDirectory, 'not a directory\n');
+        return Promise.resolve({
+          store: twin.store,
+          close: async () => {
+            await twin.close();
+            gone.cleanup();
+          },
+        });
+      };
+      return Promise.resolve(storeOn('file', { kind: 'file', directory }, temp.cleanup, expiryOf, broken));
     },
   },
   {
@@ -221,19 +218,7 @@ export const FACTORIES: readonly StoreFactory[] = [
     name: 'RedisStore (standalone Redis)',
     open: async () => {
       const server = await startRedis();
-      const spec: StoreSpec = { kind: 'redis', url: server.url };
-      const opened = openStore(spec);
-      return {
-        kind: 'redis' as const,
-        spec,
-        store: opened.store,
-        close: async () => {
-          await opened.close();
-          await server.stop();
-        },
-        expiryOf: (sid: string) => redisExpiry(server.port, `sess:{${sid}}`, false),
-        broken: () => closedTwin(spec),
-      };
+      return storeOn('redis', { kind: 'redis', url: server.url }, () => server.stop(), (sid) => redisExpiry(server.port, `sess:{${sid}}`, false));
     },
   },
   {
@@ -241,19 +226,7 @@ export const FACTORIES: readonly StoreFactory[] = [
     name: 'RedisStore (3-master Redis Cluster)',
     open: async () => {
       const cluster = await startRedisCluster();
-      const spec: StoreSpec = { kind: 'redis-cluster', rootNodes: [...cluster.rootNodes] };
-      const opened = openStore(spec);
-      return {
-        kind: 'redis-cluster' as const,
-        spec,
-        store: opened.store,
-        close: async () => {
-          await opened.close();
-          await cluster.stop();
-        },
-        expiryOf: (sid: string) => redisExpiry(cluster.ports[0]!, `sess:{${sid}}`, true),
-        broken: () => closedTwin(spec),
-      };
+      return storeOn('redis-cluster', { kind: 'redis-cluster', rootNodes: [...cluster.rootNodes] }, () => cluster.stop(), (sid) => redisExpiry(cluster.ports[0]!, `sess:{${sid}}`, true));
     },
   },
   {
@@ -261,28 +234,19 @@ export const FACTORIES: readonly StoreFactory[] = [
     name: 'PostgresStore',
     open: async () => {
       const db = await createTestDatabase();
-      const spec: StoreSpec = { kind: 'postgres', connectionString: db.connectionString };
-      const opened = openStore(spec);
       const admin = new pg.Pool({ connectionString: db.connectionString, max: 2 });
-      return {
-        kind: 'postgres' as const,
-        spec,
-        store: opened.store,
-        close: async () => {
-          await opened.close();
-          await admin.end();
-          await db.drop();
-        },
-        expiryOf: async (sid: string) => {
-          const result = await admin.query<{ ms: string }>(
-            'SELECT (extract(epoch FROM expires) * 1000)::float8 AS ms FROM shared_session_sessions WHERE sid = $1 AND NOT destroyed',
-            [sid],
-          );
-          const row = result.rows[0];
-          return row === undefined ? undefined : Number(row.ms);
-        },
-        broken: () => closedTwin(spec),
+      const release = async () => {
+        await admin.end();
+        await db.drop();
       };
+      return storeOn('postgres', { kind: 'postgres', connectionString: db.connectionString }, release, async (sid) => {
+        const result = await admin.query<{ ms: string }>(
+          'SELECT (extract(epoch FROM expires) * 1000)::float8 AS ms FROM shared_session_sessions WHERE sid = $1 AND NOT destroyed',
+          [sid],
+        );
+        const row = result.rows[0];
+        return row === undefined ? undefined : Number(row.ms);
+      });
     },
   },
 ];

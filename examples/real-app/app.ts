@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { csrfSync } from 'csrf-sync';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import session from 'express-session';
+import session, { type Store } from 'express-session';
 import helmet from 'helmet';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { sharedSession } from 'shared-session/express';
-import { SqliteStore } from 'shared-session/sqlite';
 import { checkPassword, findUser, type AppUser } from './users.ts';
 
 const DAY = 24 * 3600 * 1000;
@@ -22,8 +21,8 @@ export interface RealAppOptions {
   secret: string;
   /** express-session's cookie-signing secret. */
   sessionSecret: string;
-  /** The SQLite file every site shares. */
-  storePath: string;
+  /** The session store every site shares (see server.ts). */
+  store: Store;
 }
 
 interface Flash {
@@ -67,9 +66,9 @@ function formOf(req: Request): Record<string, unknown> {
 /**
  * One site of an app that runs on several domains: Passport's local strategy with a
  * remember-me box, helmet's Content-Security-Policy with a nonce, csrf-sync's synchronizer
- * token and flash messages, on one SQLite session store shared through shared-session.
+ * token and flash messages, on one session store shared through shared-session.
  */
-export function createRealApp(options: RealAppOptions): { app: express.Express; store: SqliteStore } {
+export function createRealApp(options: RealAppOptions): express.Express {
   const { origin, sites } = options;
   const app = express();
   app.set('view engine', 'ejs');
@@ -94,14 +93,13 @@ export function createRealApp(options: RealAppOptions): { app: express.Express; 
     }),
   );
 
-  const store = new SqliteStore({ path: options.storePath }); // the same file on every site
   const shared = sharedSession({ sites, secret: options.secret });
   shared.on('rejected', (event) => console.warn(`[${origin}] shared-session refused a request: ${event.reason}`));
   app.use(
     session({
       name: 'sid',
       secret: options.sessionSecret,
-      store,
+      store: options.store,
       resave: false,
       saveUninitialized: false,
       cookie: { httpOnly: true, sameSite: 'lax', secure: origin.startsWith('https:'), maxAge: DAY },
@@ -196,5 +194,5 @@ export function createRealApp(options: RealAppOptions): { app: express.Express; 
     res.status(clientStatus ?? 500).render('error', { status: clientStatus ?? 500, message });
   });
 
-  return { app, store };
+  return app;
 }

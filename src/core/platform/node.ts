@@ -18,10 +18,12 @@ export const platform: Platform<Secret, Key, 'sync'> = {
   seal(key, iv, aad, plaintext) {
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(aad);
-    const body = cipher.update(plaintext);
-    // GCM is a stream mode: final() yields no further bytes.
+    const out = Buffer.allocUnsafe(plaintext.length + 16);
+    // GCM is a stream mode: update() yields every byte, final() none.
+    cipher.update(plaintext).copy(out);
     cipher.final();
-    return Buffer.concat([body, cipher.getAuthTag()]);
+    cipher.getAuthTag().copy(out, plaintext.length);
+    return out;
   },
   open(key, iv, aad, sealed) {
     if (sealed.length < 16) return undefined;
@@ -39,4 +41,6 @@ export const platform: Platform<Secret, Key, 'sync'> = {
   equal: (a, b) => a.length === b.length && timingSafeEqual(a, b),
   base64url: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url'),
   fromBase64url: (text) => Buffer.from(text, 'base64url'),
+  utf8: (text) => Buffer.from(text, 'utf8'),
+  allocate: (size) => Buffer.allocUnsafe(size),
 };

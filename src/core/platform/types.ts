@@ -34,4 +34,8 @@ export interface Platform<Secret, Key, M extends Mode> {
   base64url(bytes: Uint8Array): string;
   /** The bytes of base64url text already checked against `[A-Za-z0-9_-]+`. */
   fromBase64url(text: string): Uint8Array;
+  /** `text` as UTF-8. */
+  utf8(text: string): Uint8Array;
+  /** `size` bytes to be overwritten in full (on Node from Buffer's pool: a small `new Uint8Array` costs an ArrayBuffer each, measured in bench/token.ts). */
+  allocate(size: number): Uint8Array;
 }

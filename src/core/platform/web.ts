@@ -9,6 +9,8 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const VALUE = new Uint8Array(128);
 for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
 
+const encoder = new TextEncoder();
+
 // Web Crypto's signatures take ArrayBuffer-backed views only (not a SharedArrayBuffer's).
 type Bytes = Uint8Array<ArrayBuffer>;
 const bytes = (view: Uint8Array): Bytes => view as Bytes;
@@ -57,4 +59,6 @@ export const platform: Platform<Secret, Key, 'async'> = {
   },
   base64url,
   fromBase64url,
+  utf8: (text) => encoder.encode(text),
+  allocate: (size) => new Uint8Array(size),
 };

@@ -105,7 +105,7 @@ export function sealToken(key: SecretKey, hour: number, purpose: Purpose, payloa
  */
 
 /** The byte work around the cipher, as a platform does it (node:crypto's Buffer is several times faster at it than the portable way). */
-export type Codec = Pick<Platform<unknown, unknown, Mode>, 'base64url' | 'fromBase64url' | 'utf8' | 'allocate'>;
+export type Codec = Pick<Platform<unknown, unknown, Mode>, 'base64url' | 'fromBase64url' | 'utf8' | 'fromUtf8' | 'allocate'>;
 
 /** A token taken apart, before any key is tried. */
 export interface TokenParts {
@@ -118,7 +118,6 @@ export interface TokenParts {
   readonly sealed: Uint8Array;
 }
 
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The payload's bytes: its JSON, UTF-8. */
 export function encodePayload(payload: object, codec: Codec = platform): Uint8Array {
@@ -170,9 +169,9 @@ export function hasKeyId(token: TokenParts, id: Uint8Array): boolean {
 }
 
 /** The payload of authentic plaintext, or undefined if it is not a JSON object. */
-export function readPayload(plain: Uint8Array): Record<string, unknown> | undefined {
+export function readPayload(plain: Uint8Array, codec: Codec = platform): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(fromUtf8.decode(plain));
+    const value: unknown = JSON.parse(codec.fromUtf8(plain));
     // Authentic bytes are our own JSON; the check guards against a future format slip, not an attacker.
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {

@@ -60,7 +60,7 @@ async function openWith(p: AnyPlatform, spec: Opener, purpose: Purpose, text: st
     const key = await keyOf(p, spec.secrets[index]!, token.hour);
     if (!hasKeyId(token, key.id)) continue;
     const plain = await p.open(key.key, token.iv, token.header, token.sealed);
-    const payload = plain && readPayload(plain);
+    const payload = plain && readPayload(plain, p);
     if (payload) return { ok: true, payload, keyIndex: index };
   }
   return { ok: false, reason: 'TOKEN_INVALID' };

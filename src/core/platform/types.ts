@@ -36,6 +36,8 @@ export interface Platform<Secret, Key, M extends Mode> {
   fromBase64url(text: string): Uint8Array;
   /** `text` as UTF-8. */
   utf8(text: string): Uint8Array;
+  /** UTF-8 bytes as text (authentic bytes only: our own JSON, so no check for malformed sequences is needed). */
+  fromUtf8(bytes: Uint8Array): string;
   /** `size` bytes to be overwritten in full (on Node from Buffer's pool: a small `new Uint8Array` costs an ArrayBuffer each, measured in bench/token.ts). */
   allocate(size: number): Uint8Array;
 }

@@ -10,6 +10,7 @@ const VALUE = new Uint8Array(128);
 for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 // Web Crypto's signatures take ArrayBuffer-backed views only (not a SharedArrayBuffer's).
 type Bytes = Uint8Array<ArrayBuffer>;
@@ -60,5 +61,6 @@ export const platform: Platform<Secret, Key, 'async'> = {
   base64url,
   fromBase64url,
   utf8: (text) => encoder.encode(text),
+  fromUtf8: (bytes) => decoder.decode(bytes),
   allocate: (size) => new Uint8Array(size),
 };

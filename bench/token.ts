@@ -2,13 +2,22 @@
  * Case 4: sealing and opening a token, in process, against the floor: a plain
  * AES-256-GCM seal and open of the same plaintext bytes with a prepared KeyObject.
  * Interleaved: each round times the floor and ours back to back.
+ *
+ * Beside it, the same on Web Crypto (src/core/platform/web.ts, what `#platform` is for on
+ * runtimes without node:crypto): a plain AES-256-GCM seal and open with a prepared
+ * CryptoKey, and the token format's steps (token.ts) around the Web implementation, each
+ * seal and open awaited in turn, timed in a worker thread (bench/token-web.ts says why)
+ * after the Node rounds, as ratios to the worker's own node:crypto floor of each round.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { deriveKeys } from '../src/core/keys.ts';
 import { randomId } from '../src/core/random.ts';
 import { Purpose, Sealer } from '../src/core/token.ts';
+import type { WebTokenResult } from './token-web.ts';
 
-export interface TokenResult {
+export interface TokenResult extends WebTokenResult {
   /** ns per seal+open, one value per round. */
   readonly floorNs: number[];
   readonly oursNs: number[];
@@ -16,6 +25,8 @@ export interface TokenResult {
 }
 
 const SECRET = 'sIzFNtMr6uC7YxlPS0EObQSgi2K6QOIuVwH0kxrnj/zxqnOK6exR6FNhOF8YaBWg';
+/** Web Crypto's awaited calls are some times slower: fewer of them keep a round short. */
+const WEB_SHARE = 5;
 
 function timeLoop(iterations: number, run: () => void): number {
   const started = process.hrtime.bigint();
@@ -23,7 +34,7 @@ function timeLoop(iterations: number, run: () => void): number {
   return Number(process.hrtime.bigint() - started) / iterations;
 }
 
-export function benchToken(rounds: number, iterations: number): TokenResult {
+export async function benchToken(rounds: number, iterations: number): Promise<TokenResult> {
   const sealer = new Sealer(deriveKeys(SECRET));
   const origin = 'https://www.example-shop.com';
   const payload = () => ({ sid: 'Ppv8pOKjI62Pn6WHjo0yzg6w4yrAHjPJ', src: origin, dst: 'https://www.example-blog.de', iat: Date.now(), jti: randomId() });
@@ -46,10 +57,10 @@ export function benchToken(rounds: number, iterations: number): TokenResult {
     const opened = sealer.open(Purpose.push, sealer.seal(Purpose.push, payload()));
     if (!opened.ok) throw new Error('a fresh token did not open');
   };
-  // Warm up both paths (JIT, pools) before the first timed round.
+  // Warm up every path (JIT, pools) before the first timed round.
   timeLoop(iterations, floor);
   timeLoop(iterations, ours);
-  const result: TokenResult = { floorNs: [], oursNs: [], ratios: [] };
+  const result = { floorNs: [] as number[], oursNs: [] as number[], ratios: [] as number[] };
   for (let round = 0; round < rounds; round++) {
     const a = timeLoop(iterations, floor);
     const b = timeLoop(iterations, ours);
@@ -57,5 +68,8 @@ export function benchToken(rounds: number, iterations: number): TokenResult {
     result.oursNs.push(b);
     result.ratios.push(b / a);
   }
-  return result;
+  const worker = new Worker(new URL('./token-web.ts', import.meta.url), { workerData: { secret: SECRET, rounds, iterations: Math.max(1, Math.floor(iterations / WEB_SHARE)) } });
+  const [webResult] = (await once(worker, 'message')) as [WebTokenResult];
+  await worker.terminate();
+  return { ...result, ...webResult };
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { platform } from '#platform';
 import type { Context } from './context.ts';
 import type { Reply, RequestFacts, SessionPort } from './contract.ts';
 import { coreCookie, cookieNames } from './cookies.ts';
@@ -64,10 +64,10 @@ export function refusal(reason: RejectReason, continueTo: string | undefined): R
   };
 }
 
+const utf8 = new TextEncoder();
+
 function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+  return platform.equal(utf8.encode(a), utf8.encode(b));
 }
 
 /** The order in which sites are asked about a browser: the hub first, then the others as configured. */

@@ -1,12 +1,31 @@
-import { createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { platform, type Key, type Secret } from '#platform';
 import { SharedSessionError, optionError } from './errors.ts';
 import { MIN_SECRET_BITS, estimateSecretBits } from './secret-strength.ts';
 
 // Domain separation: the same secret often also signs the session cookie, so the AES keys
 // must be derived (RFC 5869 HKDF), never the raw secret or a prefix of it as the original did.
-const SALT = Buffer.from('shared-session/v2');
-const ID_INFO = Buffer.from('key id');
-const KEY_INFO = Buffer.from('token key\0'); // then the hour, 4 bytes big-endian
+const utf8 = new TextEncoder();
+const SALT = utf8.encode('shared-session/v2');
+const ID_INFO = utf8.encode('key id');
+const KEY_INFO = utf8.encode('token key\0'); // then the hour, 4 bytes big-endian
+
+/**
+ * The HKDF inputs of docs/PROTOCOL.md §2, for the platform tests that derive the keys with
+ * each implementation of `#platform` (src/core/platform/).
+ */
+export const KDF = {
+  salt: SALT,
+  idInfo: ID_INFO,
+  idLength: 4,
+  keyLength: 32,
+  /** The info of one hour's key: `token key\0` then the hour, uint32 big-endian. */
+  hourInfo(hour: number): Uint8Array {
+    const info = new Uint8Array(KEY_INFO.length + 4);
+    info.set(KEY_INFO);
+    new DataView(info.buffer).setUint32(KEY_INFO.length, hour);
+    return info;
+  },
+} as const;
 /**
  * Hour keys one secret keeps, least recently used dropped first. The current and the
  * previous hour (and the next, from a server whose clock runs ahead) are used on every
@@ -23,31 +42,28 @@ const CACHED_HOURS = 8;
 export class SecretKey {
   /** 4 bytes derived from the secret (not from any AES key): tells which secret sealed a token without trying each. */
   readonly id: Uint8Array;
-  // Held as a KeyObject so the secret's bytes stay out of the JS heap.
-  readonly #secret: KeyObject;
+  // Held as the platform's key handle (a KeyObject) so the secret's bytes stay out of the JS heap.
+  readonly #secret: Secret;
   /** Oldest use first (a Map keeps insertion order). */
-  readonly #hours = new Map<number, KeyObject>();
+  readonly #hours = new Map<number, Key>();
   #lastHour = -1;
-  #lastKey: KeyObject | undefined;
+  #lastKey: Key | undefined;
 
   constructor(secret: Uint8Array) {
-    this.#secret = createSecretKey(secret);
-    this.id = Buffer.from(hkdfSync('sha256', this.#secret, SALT, ID_INFO, 4));
+    this.#secret = platform.secret(secret);
+    this.id = platform.hkdf(this.#secret, SALT, ID_INFO, KDF.idLength);
   }
 
   /** The key of one hour, floor(unix ms / 3,600,000). */
-  forHour(hour: number): KeyObject {
+  forHour(hour: number): Key {
     // Nearly every call asks for the hour asked for last: no Map work on the sealing path.
     if (hour === this.#lastHour && this.#lastKey) return this.#lastKey;
     let key = this.#hours.get(hour);
     if (key) {
       this.#hours.delete(hour);
     } else {
-      const info = Buffer.alloc(KEY_INFO.length + 4);
-      KEY_INFO.copy(info);
-      info.writeUInt32BE(hour, KEY_INFO.length);
-      // A prepared KeyObject makes each seal ~4x cheaper than passing raw key bytes (measured in issue 5).
-      key = createSecretKey(Buffer.from(hkdfSync('sha256', this.#secret, SALT, info, 32)));
+      // A prepared key makes each seal ~4x cheaper than passing raw key bytes (measured in issue 5).
+      key = platform.aesKey(platform.hkdf(this.#secret, SALT, KDF.hourInfo(hour), KDF.keyLength));
       if (this.#hours.size >= CACHED_HOURS) this.#hours.delete(this.#hours.keys().next().value as number);
     }
     this.#hours.set(hour, key);
@@ -63,7 +79,7 @@ export class SecretKey {
 }
 
 function toBytes(secret: unknown, option: string): Uint8Array {
-  if (typeof secret === 'string') return Buffer.from(secret, 'utf8');
+  if (typeof secret === 'string') return utf8.encode(secret);
   // A Buffer is a Uint8Array; any other view (a DataView, an Int8Array) is refused, not reinterpreted.
   if (secret instanceof Uint8Array) return secret;
   throw optionError(option, 'must be a string or a Uint8Array (a Buffer is one)', 'Pass a long random string, e.g. `openssl rand -base64 48`.');
@@ -95,7 +111,7 @@ export function deriveKeys(value: unknown): readonly SecretKey[] {
     const bytes = toBytes(secret, option);
     // Judged as written: a string as its characters, bytes as bytes.
     checkStrength(typeof secret === 'string' ? secret : bytes, option);
-    const fingerprint = createHash('sha256').update(bytes).digest('hex');
+    const fingerprint = platform.base64url(platform.sha256(bytes));
     if (seen.has(fingerprint)) throw optionError(option, 'repeats an earlier secret', 'List each secret once, newest first.');
     seen.add(fingerprint);
     return new SecretKey(bytes);

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { platform } from '#platform';
+import type { Mode, Platform } from './platform/types.ts';
 import type { SecretKey } from './keys.ts';
 import { randomBytesPooled } from './random.ts';
 import type { RejectReason } from './reasons.ts';
@@ -74,19 +75,13 @@ export class Sealer {
 
   /** Open a sealed value; untrusted input never throws, it yields a reason. */
   open(purpose: Purpose, text: string, maxLength = MAX_TOKEN_LENGTH): OpenResult {
-    if (text.length > maxLength) return { ok: false, reason: 'TOKEN_TOO_LONG' };
-    if (!BASE64URL.test(text)) return { ok: false, reason: 'TOKEN_MALFORMED' };
-    const raw = Buffer.from(text, 'base64url');
-    if (raw.length < MIN_BYTES) return { ok: false, reason: 'TOKEN_MALFORMED' };
-    if (raw[0] !== TOKEN_VERSION || raw[1] !== purpose) return { ok: false, reason: 'TOKEN_VERSION' };
-    const hour = raw.readUInt32BE(HOUR_AT);
-    const now = hourAt(this.#now());
-    // Before any key is derived: otherwise a forged header could make the server derive keys at will.
-    if (hour > now + MAX_HOURS_AHEAD || hour < now - MAX_HOURS_BEHIND) return { ok: false, reason: 'TOKEN_INVALID' };
+    const token = parseToken(purpose, text, hourAt(this.#now()), maxLength);
+    if (!token.ok) return token;
     for (let index = 0; index < this.#keys.length; index++) {
       const key = this.#keys[index] as SecretKey;
-      if (!hasKeyId(raw, key.id)) continue;
-      const payload = decrypt(key.forHour(hour), raw);
+      if (!hasKeyId(token, key.id)) continue;
+      const plain = platform.open(key.forHour(token.hour), token.iv, token.header, token.sealed);
+      const payload = plain && readPayload(plain);
       if (payload) return { ok: true, payload, keyIndex: index };
     }
     return { ok: false, reason: 'TOKEN_INVALID' };
@@ -100,37 +95,83 @@ export class Sealer {
  */
 export function sealToken(key: SecretKey, hour: number, purpose: Purpose, payload: object, iv: Uint8Array): string {
   if (iv.length !== IV) throw new RangeError(`sealToken: the IV must be ${IV} bytes`);
-  const plain = Buffer.from(JSON.stringify(payload), 'utf8');
-  const out = Buffer.allocUnsafe(HEADER + IV + plain.length + TAG);
-  out[0] = TOKEN_VERSION;
-  out[1] = purpose;
-  out.set(key.id, 2);
-  out.writeUInt32BE(hour, HOUR_AT);
-  out.set(iv, HEADER);
-  const cipher = createCipheriv('aes-256-gcm', key.forHour(hour), out.subarray(HEADER, HEADER + IV));
-  cipher.setAAD(out.subarray(0, HEADER));
-  const body = cipher.update(plain);
-  body.copy(out, HEADER + IV);
-  // GCM is a stream mode: final() yields no further bytes, so the layout above is exact.
-  cipher.final();
-  cipher.getAuthTag().copy(out, HEADER + IV + body.length);
-  return out.toString('base64url');
+  const header = tokenHeader(purpose, key.id, hour);
+  return joinToken(header, iv, platform.seal(key.forHour(hour), iv, header, encodePayload(payload)));
 }
 
-/** Whether the token names `id` as its key id (bytes 2–5; public, so compared plainly). */
-function hasKeyId(raw: Uint8Array, id: Uint8Array): boolean {
-  for (let i = 0; i < id.length; i++) if (raw[2 + i] !== id[i]) return false;
+/*
+ * The format's steps around the cipher, shared by the Sealer (on `#platform`) and by the
+ * tests that seal and open the vectors with each platform implementation explicitly.
+ */
+
+/** The byte work around the cipher, as a platform does it (node:crypto's Buffer is several times faster at it than the portable way). */
+export type Codec = Pick<Platform<unknown, unknown, Mode>, 'base64url' | 'fromBase64url' | 'utf8' | 'fromUtf8' | 'allocate'>;
+
+/** A token taken apart, before any key is tried. */
+export interface TokenParts {
+  readonly ok: true;
+  readonly hour: number;
+  /** The authenticated header (AAD): version, purpose, key id, hour. */
+  readonly header: Uint8Array;
+  readonly iv: Uint8Array;
+  /** Ciphertext and tag. */
+  readonly sealed: Uint8Array;
+}
+
+
+/** The payload's bytes: its JSON, UTF-8. */
+export function encodePayload(payload: object, codec: Codec = platform): Uint8Array {
+  return codec.utf8(JSON.stringify(payload));
+}
+
+/** The authenticated header: version, purpose, key id, hour (uint32 big-endian). */
+export function tokenHeader(purpose: Purpose, keyId: Uint8Array, hour: number, codec: Codec = platform): Uint8Array {
+  const header = codec.allocate(HEADER);
+  header[0] = TOKEN_VERSION;
+  header[1] = purpose;
+  header.set(keyId, 2);
+  header[HOUR_AT] = hour >>> 24;
+  header[HOUR_AT + 1] = (hour >>> 16) & 255;
+  header[HOUR_AT + 2] = (hour >>> 8) & 255;
+  header[HOUR_AT + 3] = hour & 255;
+  return header;
+}
+
+/** header | iv | ciphertext and tag, as base64url text. */
+export function joinToken(header: Uint8Array, iv: Uint8Array, sealed: Uint8Array, codec: Codec = platform): string {
+  const out = codec.allocate(HEADER + IV + sealed.length);
+  out.set(header);
+  out.set(iv, HEADER);
+  out.set(sealed, HEADER + IV);
+  return codec.base64url(out);
+}
+
+/**
+ * A token's parts, or why it is refused before any key is tried: too long, not base64url,
+ * too short, another version or purpose, or an hour no token in use can carry.
+ */
+export function parseToken(purpose: Purpose, text: string, nowHour: number, maxLength = MAX_TOKEN_LENGTH, codec: Codec = platform): TokenParts | { readonly ok: false; readonly reason: RejectReason } {
+  if (text.length > maxLength) return { ok: false, reason: 'TOKEN_TOO_LONG' };
+  if (!BASE64URL.test(text)) return { ok: false, reason: 'TOKEN_MALFORMED' };
+  const raw = codec.fromBase64url(text);
+  if (raw.length < MIN_BYTES) return { ok: false, reason: 'TOKEN_MALFORMED' };
+  if (raw[0] !== TOKEN_VERSION || raw[1] !== purpose) return { ok: false, reason: 'TOKEN_VERSION' };
+  const hour = (((raw[HOUR_AT] as number) << 24) | ((raw[HOUR_AT + 1] as number) << 16) | ((raw[HOUR_AT + 2] as number) << 8) | (raw[HOUR_AT + 3] as number)) >>> 0;
+  // Before any key is derived: otherwise a forged header could make the server derive keys at will.
+  if (hour > nowHour + MAX_HOURS_AHEAD || hour < nowHour - MAX_HOURS_BEHIND) return { ok: false, reason: 'TOKEN_INVALID' };
+  return { ok: true, hour, header: raw.subarray(0, HEADER), iv: raw.subarray(HEADER, HEADER + IV), sealed: raw.subarray(HEADER + IV) };
+}
+
+/** Whether the token names `id` as its key id (header bytes 2–5; public, so compared plainly). */
+export function hasKeyId(token: TokenParts, id: Uint8Array): boolean {
+  for (let i = 0; i < id.length; i++) if (token.header[2 + i] !== id[i]) return false;
   return true;
 }
 
-function decrypt(key: KeyObject, raw: Buffer): Record<string, unknown> | undefined {
+/** The payload of authentic plaintext, or undefined if it is not a JSON object. */
+export function readPayload(plain: Uint8Array, codec: Codec = platform): Record<string, unknown> | undefined {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(HEADER, HEADER + IV));
-    decipher.setAAD(raw.subarray(0, HEADER));
-    decipher.setAuthTag(raw.subarray(raw.length - TAG));
-    const plain = decipher.update(raw.subarray(HEADER + IV, raw.length - TAG));
-    decipher.final();
-    const value: unknown = JSON.parse(plain.toString('utf8'));
+    const value: unknown = JSON.parse(codec.fromUtf8(plain));
     // Authentic bytes are our own JSON; the check guards against a future format slip, not an attacker.
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {

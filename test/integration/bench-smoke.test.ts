@@ -64,6 +64,10 @@ it('runs every benchmark case once and writes the table and the JSON', async () 
     assert.ok(row.values.length > 0 && row.values.every((value) => Number.isFinite(value) && value > 0), `${row.group} / ${row.name} measured something: ${row.values.join(', ')}`);
     for (const ratio of [...(row.ratios ?? []), ...(row.cpuRatios ?? [])]) assert.ok(Number.isFinite(ratio) && ratio > 0, `${row.name}: ratio ${ratio}`);
   }
+  // The token case reports Web Crypto beside node:crypto (issue 10), each against the node:crypto floor.
+  const webRows = result.rows.filter((row) => row.group === 'Token' && row.name.includes('Web Crypto'));
+  assert.equal(webRows.length, 2, 'the Web Crypto floor and shared-session on Web Crypto were measured');
+  for (const row of webRows) assert.ok(row.ratios?.length, `${row.name} has ratios`);
   // Every target named in the issue has its row, with a ratio to judge it by.
   const targets = result.rows.filter((row) => row.target).map((row) => `${row.group}: ${row.target}`);
   for (const target of ['Page: sharing against the status quo: ≥ 0.95', 'Page: the loader alone: ≥ 0.95', 'Script endpoint: ≥ 0.90', 'Token: ≤ 1.5', 'Stores: ≥ 1.0']) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+export const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown>; imports: Record<string, Record<string, string>> };
 /** The export subpaths with code behind them (`.`, `./express`, …). */
 export const subpaths = Object.keys(pkg.exports).filter((key) => key !== './package.json');
 /** The specifier a user imports for a subpath. */

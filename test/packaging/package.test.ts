@@ -49,8 +49,8 @@ describe('packaging', () => {
       // Comments may name Buffer (as one kind of Uint8Array); declarations may not.
       const code = readFileSync(join(dir, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
       assert.doesNotMatch(code, /\bBuffer\b/, file);
-      // keys.ts and token.ts keep node:crypto (KeyObject) until their Web Crypto port, the next step of issue 10.
-      if (file !== 'core/keys.d.ts' && file !== 'core/token.d.ts') assert.doesNotMatch(code, /from ['"]node:/, `${file} imports no Node module type`);
+      // The platform's Node implementation (core/platform/node.d.ts) is the one place for node:crypto's types.
+      assert.doesNotMatch(code, /from ['"]node:/, `${file} imports no Node module type`);
     }
   });
 
@@ -66,6 +66,18 @@ describe('packaging', () => {
       assert.ok(files.includes(target.replace(/\.js$/, '.d.ts')), `declarations of ${target} are packed`);
     }
     assert.deepEqual(files.filter((file) => /^(src|test|demo|bench)\//.test(file)), []);
+  });
+
+  it('packs the target of every `imports` condition (#platform) a user may set, each a built file', () => {
+    const files = packedFiles();
+    assert.ok(pkg.imports['#platform'], 'the core reaches its platform through #platform');
+    for (const [name, conditions] of Object.entries(pkg.imports)) {
+      for (const [condition, target] of Object.entries(conditions)) {
+        if (condition === OWN_CONDITION) continue;
+        assert.ok(files.has(target.slice(2)), `imports["${name}"]["${condition}"] = ${target} is packed`);
+      }
+    }
+    for (const name of ['node', 'web', 'types']) assert.ok(files.has(`dist/core/platform/${name}.js`), `dist/core/platform/${name}.js is packed`);
   });
 
   it('packs the target of every export condition a user may set (all but our own)', () => {

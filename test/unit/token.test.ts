@@ -29,7 +29,7 @@ describe('sealed tokens', () => {
     const raw = Buffer.from(new Sealer(deriveKeys(NEW), () => now).seal(Purpose.answer, payload), 'base64url');
     assert.equal(raw[0], TOKEN_VERSION);
     assert.equal(raw[1], Purpose.answer);
-    assert.deepEqual(raw.subarray(2, 6), key!.id);
+    assert.deepEqual(new Uint8Array(raw.subarray(2, 6)), key!.id);
     assert.equal(raw.readUInt32BE(6), Math.floor(now / 3_600_000));
   });
 

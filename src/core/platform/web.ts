@@ -1,0 +1,66 @@
+import { base64url } from '../random.ts';
+import type { Platform } from './types.ts';
+
+/** Web Crypto's key handles (written so, the type resolves with the DOM lib and with Node's globals alike). */
+export type Secret = InstanceType<typeof CryptoKey>;
+export type Key = InstanceType<typeof CryptoKey>;
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const VALUE = new Uint8Array(128);
+for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// Web Crypto's signatures take ArrayBuffer-backed views only (not a SharedArrayBuffer's).
+type Bytes = Uint8Array<ArrayBuffer>;
+const bytes = (view: Uint8Array): Bytes => view as Bytes;
+
+function fromBase64url(text: string): Uint8Array {
+  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let at = 0;
+  let bits = 0;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    bits = (bits << 6) | (VALUE[text.charCodeAt(i) & 127] as number);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out[at++] = (bits >>> count) & 255;
+    }
+  }
+  return out.subarray(0, at);
+}
+
+/**
+ * The platform everywhere but Node: Web Crypto (`crypto.subtle`, global in Deno, Bun,
+ * Workers and browsers), asynchronous, with non-extractable CryptoKeys.
+ */
+export const platform: Platform<Secret, Key, 'async'> = {
+  name: 'Web Crypto',
+  sha256: async (data) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes(data))),
+  secret: (data) => crypto.subtle.importKey('raw', bytes(data), 'HKDF', false, ['deriveBits']),
+  hkdf: async (secret, salt, info, length) =>
+    new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: bytes(salt), info: bytes(info) }, secret, length * 8)),
+  aesKey: (data) => crypto.subtle.importKey('raw', bytes(data), 'AES-GCM', false, ['encrypt', 'decrypt']),
+  seal: async (key, iv, aad, plaintext) =>
+    new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: bytes(iv), additionalData: bytes(aad), tagLength: 128 }, key, bytes(plaintext))),
+  async open(key, iv, aad, sealed) {
+    try {
+      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes(iv), additionalData: bytes(aad), tagLength: 128 }, key, bytes(sealed)));
+    } catch {
+      return undefined;
+    }
+  },
+  equal(a, b) {
+    if (a.length !== b.length) return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+    return diff === 0;
+  },
+  base64url,
+  fromBase64url,
+  utf8: (text) => encoder.encode(text),
+  fromUtf8: (bytes) => decoder.decode(bytes),
+  allocate: (size) => new Uint8Array(size),
+};

@@ -6,11 +6,12 @@
  * instead of 0.9–1.0). One process only ever runs one platform. The worker times its own
  * node:crypto floor, so each Web figure is a ratio to a floor of its own round.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KDF } from '../src/core/keys.ts';
 import { platform as web } from '../src/core/platform/web.ts';
-import { randomBytesPooled, randomId } from '../src/core/random.ts';
+import { randomBytesPooled } from '../src/core/random.ts';
+import { nodeFloor, timeLoop, tokenPayload } from './token-floor.ts';
 import { Purpose, encodePayload, hasKeyId, hourAt, joinToken, parseToken, readPayload, tokenHeader } from '../src/core/token.ts';
 
 export interface WebTokenResult {
@@ -21,12 +22,6 @@ export interface WebTokenResult {
 }
 
 const { secret: SECRET, rounds, iterations } = workerData as { secret: string; rounds: number; iterations: number };
-
-function timeLoop(count: number, run: () => void): number {
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) run();
-  return Number(process.hrtime.bigint() - started) / count;
-}
 
 async function timeAsync(count: number, run: () => Promise<void>): Promise<number> {
   const started = process.hrtime.bigint();
@@ -51,25 +46,10 @@ async function webSealer(): Promise<(purpose: Purpose, payload: object) => Promi
   };
 }
 
-const origin = 'https://www.example-shop.com';
-const payload = () => ({ sid: 'Ppv8pOKjI62Pn6WHjo0yzg6w4yrAHjPJ', src: origin, dst: 'https://www.example-blog.de', iat: Date.now(), jti: randomId() });
-const plain = Buffer.from(JSON.stringify(payload()));
+const plain = Buffer.from(JSON.stringify(tokenPayload()));
 const raw = randomBytes(32);
-const key = createSecretKey(raw);
 const aad = Buffer.alloc(10, 1);
-// The same floor as bench/token.ts.
-const floor = (): void => {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(aad);
-  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  const tag = cipher.getAuthTag();
-  const decipher = createDecipheriv('aes-256-gcm', key, iv);
-  decipher.setAAD(aad);
-  decipher.setAuthTag(tag);
-  decipher.update(body);
-  decipher.final();
-};
+const floor = nodeFloor(raw);
 const cryptoKey = await web.aesKey(raw);
 const webFloor = async (): Promise<void> => {
   const iv = randomBytes(12);
@@ -78,7 +58,7 @@ const webFloor = async (): Promise<void> => {
 };
 const sealOpen = await webSealer();
 const webOurs = async (): Promise<void> => {
-  if (!(await sealOpen(Purpose.push, payload()))) throw new Error('a fresh token did not open on Web Crypto');
+  if (!(await sealOpen(Purpose.push, tokenPayload()))) throw new Error('a fresh token did not open on Web Crypto');
 };
 
 timeLoop(iterations, floor);

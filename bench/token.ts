@@ -9,12 +9,11 @@
  * seal and open awaited in turn, timed in a worker thread (bench/token-web.ts says why)
  * after the Node rounds, as ratios to the worker's own node:crypto floor of each round.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { deriveKeys } from '../src/core/keys.ts';
-import { randomId } from '../src/core/random.ts';
 import { Purpose, Sealer } from '../src/core/token.ts';
+import { nodeFloor, timeLoop, tokenPayload } from './token-floor.ts';
 import type { WebTokenResult } from './token-web.ts';
 
 export interface TokenResult extends WebTokenResult {
@@ -28,33 +27,11 @@ const SECRET = 'sIzFNtMr6uC7YxlPS0EObQSgi2K6QOIuVwH0kxrnj/zxqnOK6exR6FNhOF8YaBWg
 /** Web Crypto's awaited calls are some times slower: fewer of them keep a round short. */
 const WEB_SHARE = 5;
 
-function timeLoop(iterations: number, run: () => void): number {
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) run();
-  return Number(process.hrtime.bigint() - started) / iterations;
-}
-
 export async function benchToken(rounds: number, iterations: number): Promise<TokenResult> {
   const sealer = new Sealer(deriveKeys(SECRET));
-  const origin = 'https://www.example-shop.com';
-  const payload = () => ({ sid: 'Ppv8pOKjI62Pn6WHjo0yzg6w4yrAHjPJ', src: origin, dst: 'https://www.example-blog.de', iat: Date.now(), jti: randomId() });
-  const plain = Buffer.from(JSON.stringify(payload()));
-  const key = createSecretKey(randomBytes(32));
-  const aad = Buffer.alloc(10, 1);
-  const floor = (): void => {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(aad);
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    const tag = cipher.getAuthTag();
-    const decipher = createDecipheriv('aes-256-gcm', key, iv);
-    decipher.setAAD(aad);
-    decipher.setAuthTag(tag);
-    decipher.update(body);
-    decipher.final();
-  };
+  const floor = nodeFloor();
   const ours = (): void => {
-    const opened = sealer.open(Purpose.push, sealer.seal(Purpose.push, payload()));
+    const opened = sealer.open(Purpose.push, sealer.seal(Purpose.push, tokenPayload()));
     if (!opened.ok) throw new Error('a fresh token did not open');
   };
   // Warm up every path (JIT, pools) before the first timed round.

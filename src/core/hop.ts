@@ -64,10 +64,8 @@ export function refusal(reason: RejectReason, continueTo: string | undefined): R
   };
 }
 
-const utf8 = new TextEncoder();
-
 function sameText(a: string, b: string): boolean {
-  return platform.equal(utf8.encode(a), utf8.encode(b));
+  return platform.equal(platform.utf8(a), platform.utf8(b));
 }
 
 /** The order in which sites are asked about a browser: the hub first, then the others as configured. */

@@ -4,10 +4,9 @@ import { MIN_SECRET_BITS, estimateSecretBits } from './secret-strength.ts';
 
 // Domain separation: the same secret often also signs the session cookie, so the AES keys
 // must be derived (RFC 5869 HKDF), never the raw secret or a prefix of it as the original did.
-const utf8 = new TextEncoder();
-const SALT = utf8.encode('shared-session/v2');
-const ID_INFO = utf8.encode('key id');
-const KEY_INFO = utf8.encode('token key\0'); // then the hour, 4 bytes big-endian
+const SALT = platform.utf8('shared-session/v2');
+const ID_INFO = platform.utf8('key id');
+const KEY_INFO = platform.utf8('token key\0'); // then the hour, 4 bytes big-endian
 
 /**
  * The HKDF inputs of docs/PROTOCOL.md §2, for the platform tests that derive the keys with
@@ -79,7 +78,7 @@ export class SecretKey {
 }
 
 function toBytes(secret: unknown, option: string): Uint8Array {
-  if (typeof secret === 'string') return utf8.encode(secret);
+  if (typeof secret === 'string') return platform.utf8(secret);
   // A Buffer is a Uint8Array; any other view (a DataView, an Int8Array) is refused, not reinterpreted.
   if (secret instanceof Uint8Array) return secret;
   throw optionError(option, 'must be a string or a Uint8Array (a Buffer is one)', 'Pass a long random string, e.g. `openssl rand -base64 48`.');

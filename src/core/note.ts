@@ -39,7 +39,6 @@ export interface Note {
   readonly entries: string;
 }
 
-const utf8 = new TextEncoder();
 const FORMAT = '2';
 const ENTRY = 7;
 const KEY = /^[A-Za-z0-9_-]{22}$/;
@@ -50,7 +49,7 @@ export const EMPTY_NOTE: Note = { key: undefined, previous: undefined, moved: fa
 
 /** The 6-character id a note names `origin` by. */
 export function noteIdOf(origin: string): string {
-  return platform.base64url(platform.sha256(utf8.encode(origin))).slice(0, 6);
+  return platform.base64url(platform.sha256(platform.utf8(origin))).slice(0, 6);
 }
 
 /** Parse a stored note; anything unexpected under the key counts as no note. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { base64url, randomBytesPooled, randomId } from '../../src/core/random.ts';
+import { base64url } from '../../src/core/platform/web.ts';
+import { randomBytesPooled, randomId } from '../../src/core/random.ts';
 
 describe('random bytes and ids (Web Crypto getRandomValues)', () => {
   it('encodes base64url exactly as Buffer does, every length and byte', () => {

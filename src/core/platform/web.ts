@@ -1,4 +1,3 @@
-import { base64url } from '../random.ts';
 import type { Platform } from './types.ts';
 
 /** Web Crypto's key handles (written so, the type resolves with the DOM lib and with Node's globals alike). */
@@ -6,6 +5,26 @@ export type Secret = InstanceType<typeof CryptoKey>;
 export type Key = InstanceType<typeof CryptoKey>;
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** `bytes` as base64url without padding (RFC 4648 §5), as `Buffer#toString('base64url')` writes it. */
+export function base64url(bytes: Uint8Array): string {
+  let text = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    text += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
+  }
+  const left = bytes.length - i;
+  if (left === 1) {
+    const n = (bytes[i] as number) << 16;
+    text += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]!;
+  } else if (left === 2) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
+    text += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]!;
+  }
+  return text;
+}
+
 const VALUE = new Uint8Array(128);
 for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
 

@@ -1,0 +1,208 @@
+/**
+ * The adapters under the behavioural spec, and the matrix that runs each case on them: once
+ * per adapter (both sites on it) and once per ordered pair of different adapters (site A on
+ * one, site B on the other), since sharing between two frameworks is the point of the
+ * library. An adapter joins with one import and one line in ADAPTERS.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, afterEach, before, beforeEach, describe } from 'node:test';
+import { RedisStore } from 'shared-session/redis';
+import { SqliteStore } from 'shared-session/sqlite';
+import type { CallbackStore } from '../../src/stores/callback-store.ts';
+import { freePort } from '../helpers/ports.ts';
+import { redisCli, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import type { SpecAdapter, SpecSite, SpecSiteOptions } from './site.ts';
+import { expressAdapter } from './sites/express.ts';
+
+export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter];
+
+export type StoreKind = 'sqlite' | 'redis';
+
+/** One combination of the matrix: which adapter serves site A (the hub) and which serves site B. */
+export interface Combination {
+  readonly a: SpecAdapter;
+  readonly b: SpecAdapter;
+  /** `express` when both sites run on it, `express → fastify` for a pair. */
+  readonly label: string;
+}
+
+/** Every adapter with itself, then every ordered pair of two different adapters. */
+export function combinations(adapters: readonly SpecAdapter[], pairs: boolean): Combination[] {
+  const same = adapters.map((adapter) => ({ a: adapter, b: adapter, label: adapter.name }));
+  if (!pairs) return same;
+  const cross = adapters.flatMap((a) => adapters.filter((b) => b !== a).map((b) => ({ a, b, label: `${a.name} → ${b.name}` })));
+  return [...same, ...cross];
+}
+
+/** What a case sees of its two sites and their store; fresh for every test. */
+export interface SpecContext {
+  /** Site A, the hub (first of `sites`). */
+  readonly a: SpecSite;
+  /** Site B. */
+  readonly b: SpecSite;
+  readonly store: CallbackStore;
+  readonly combination: Combination;
+  /**
+   * Every record the store's backing storage holds now (sessions, tombstones, claims,
+   * links), read from the storage itself, sorted: equal before and after a request means
+   * that request wrote nothing.
+   */
+  records(): Promise<string[]>;
+  /**
+   * Make every later store operation fail, as a database that went away: the store is
+   * closed (the test's end closes it no second time).
+   */
+  failStore(): Promise<void>;
+  /** Start one more site of `adapter` over this test's store (it joins nobody's `sites` but its own list). */
+  startSite(adapter: SpecAdapter, options: Omit<SpecSiteOptions, 'store'>): Promise<SpecSite>;
+}
+
+export interface MatrixOptions {
+  /** The store behind every test; default SQLite (a fresh file per test). */
+  readonly store?: StoreKind;
+  /** Run on pairs of different adapters too (cases across two sites); default true. */
+  readonly pairs?: boolean;
+  /** Options of both sites besides origin, sites and store. */
+  readonly site?: Partial<Omit<SpecSiteOptions, 'origin' | 'sites' | 'store'>>;
+  /** The adapters to run on; default ADAPTERS (a test of the matrix itself passes its own). */
+  readonly adapters?: readonly SpecAdapter[];
+}
+
+interface StoreUnderTest {
+  readonly store: CallbackStore;
+  records(): Promise<string[]>;
+  /** Idempotent: failStore closes early. */
+  close(): Promise<void>;
+}
+
+/** `close` runs once, however often it is called. */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
+}
+
+function sqliteStore(): StoreUnderTest {
+  const dir = mkdtempSync(join(tmpdir(), 'shared-session-spec-'));
+  const path = join(dir, 'sessions.sqlite');
+  const store = new SqliteStore({ path });
+  return {
+    store,
+    records: () => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        const rows: string[] = [];
+        for (const table of ['sessions', 'tombstones', 'claims', 'links']) {
+          for (const row of db.prepare(`SELECT * FROM shared_session_${table}`).all()) rows.push(`${table} ${JSON.stringify(row)}`);
+        }
+        return Promise.resolve(rows.sort());
+      } finally {
+        db.close();
+      }
+    },
+    close: once(() => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    }),
+  };
+}
+
+let redisTests = 0;
+
+function redisStore(server: RedisServer): StoreUnderTest {
+  // A prefix per test: one server for the file, nothing one test wrote is seen by the next.
+  const prefix = `spec${++redisTests}:`;
+  const store = new RedisStore({ url: server.url, prefix });
+  return {
+    store,
+    records: async () => {
+      const keys = (await redisCli(server.port, '--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean);
+      const rows: string[] = [];
+      for (const key of keys) rows.push(`${key} ${await redisCli(server.port, 'DUMP', key)}`);
+      return rows.sort();
+    },
+    close: once(() => store.close()),
+  };
+}
+
+/**
+ * Declare `body`'s tests once per combination of adapters, each test with its own store
+ * and its own two sites on fresh ports (`http://a.localhost:<port>`, the hub, and
+ * `http://b.localhost:<port>`). `body` reads the context only inside its tests.
+ *
+ * @example
+ * describeMatrix('hop', (ctx) => {
+ *   it('…', async () => { await new Client().navigate(`${ctx.b.origin}/`); });
+ * });
+ */
+export function describeMatrix(title: string, body: (ctx: SpecContext) => void, options: MatrixOptions = {}): void {
+  for (const combination of combinations(options.adapters ?? ADAPTERS, options.pairs ?? true)) {
+    describe(`${title} [${combination.label}]`, () => {
+      let redis: RedisServer | undefined;
+      let current: (SpecContext & { readonly extra: SpecSite[]; readonly backing: StoreUnderTest }) | undefined;
+      if (options.store === 'redis') {
+        before(async () => {
+          redis = await startRedis();
+        });
+        after(() => redis?.stop());
+      }
+      beforeEach(async () => {
+        const backing = options.store === 'redis' ? redisStore(redis!) : sqliteStore();
+        const ports = new Set<number>();
+        // freePort closes its probe before returning: two calls may name one port.
+        while (ports.size < 2) ports.add(await freePort());
+        const [portA, portB] = [...ports] as [number, number];
+        const sites = [`http://a.localhost:${portA}`, `http://b.localhost:${portB}`];
+        const a = await combination.a.start({ ...options.site, origin: sites[0]!, sites, store: backing.store });
+        const b = await combination.b.start({ ...options.site, origin: sites[1]!, sites, store: backing.store });
+        const extra: SpecSite[] = [];
+        current = {
+          a,
+          b,
+          store: backing.store,
+          combination,
+          backing,
+          extra,
+          records: () => backing.records(),
+          failStore: () => backing.close(),
+          startSite: async (adapter, siteOptions) => {
+            const site = await adapter.start({ ...siteOptions, store: backing.store });
+            extra.push(site);
+            return site;
+          },
+        };
+      });
+      afterEach(async () => {
+        const done = current;
+        current = undefined;
+        if (!done) return;
+        await Promise.all([done.a.close(), done.b.close(), ...done.extra.map((site) => site.close())]);
+        await done.backing.close();
+      });
+      const live = (): SpecContext => {
+        if (!current) throw new Error('describeMatrix: the context is read outside a test');
+        return current;
+      };
+      body({
+        get a() {
+          return live().a;
+        },
+        get b() {
+          return live().b;
+        },
+        get store() {
+          return live().store;
+        },
+        get combination() {
+          return combination;
+        },
+        records: () => live().records(),
+        failStore: () => live().failStore(),
+        startSite: (adapter, siteOptions) => live().startSite(adapter, siteOptions),
+      });
+    });
+  }
+}

@@ -56,6 +56,12 @@ export interface SpecContext {
    * closed (the test's end closes it no second time).
    */
   failStore(): Promise<void>;
+  /**
+   * Hold the answer of the store's next session load (`get`) for `ms`: the record is read
+   * at once, the request goes on only later. Two requests then overlap for certain (a
+   * race), whatever the framework; only the timing is changed, the store stays real.
+   */
+  holdNextLoad(ms: number): void;
   /** Start one more site of `adapter` over this test's store (it joins nobody's `sites` but its own list). */
   startSite(adapter: SpecAdapter, options: Omit<SpecSiteOptions, 'store'>): Promise<SpecSite>;
 }
@@ -128,6 +134,23 @@ function redisStore(server: RedisServer): StoreUnderTest {
   };
 }
 
+type Get = (sid: string, callback?: (error: unknown, session?: unknown) => void) => Promise<unknown> | void;
+
+function holdNextLoad(store: CallbackStore, ms: number): void {
+  const instance = store as unknown as { get: Get };
+  // An own property over the prototype's method, removed at the first call: later loads are untouched.
+  const original = instance.get;
+  instance.get = function held(this: unknown, sid, callback) {
+    delete (instance as { get?: Get }).get;
+    const later = <T>(value: T): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), ms));
+    if (callback) {
+      void original.call(this, sid, (error, session) => setTimeout(() => callback(error, session), ms));
+      return;
+    }
+    return (original.call(this, sid) as Promise<unknown>).then(later, (error: unknown) => later(null).then(() => Promise.reject(error as Error)));
+  };
+}
+
 /**
  * Declare `body`'s tests once per combination of adapters, each test with its own store
  * and its own two sites on fresh ports (`http://a.localhost:<port>`, the hub, and
@@ -168,6 +191,7 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
           extra,
           records: () => backing.records(),
           failStore: () => backing.close(),
+          holdNextLoad: (ms) => holdNextLoad(backing.store, ms),
           startSite: async (adapter, siteOptions) => {
             const site = await adapter.start({ ...siteOptions, store: backing.store });
             extra.push(site);
@@ -201,6 +225,7 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
         },
         records: () => live().records(),
         failStore: () => live().failStore(),
+        holdNextLoad: (ms) => live().holdNextLoad(ms),
         startSite: (adapter, siteOptions) => live().startSite(adapter, siteOptions),
       });
     });

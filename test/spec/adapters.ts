@@ -62,6 +62,12 @@ export interface SpecContext {
    * race), whatever the framework; only the timing is changed, the store stays real.
    */
   holdNextLoad(ms: number): void;
+  /**
+   * This test expects `warning` events (a failing store). Otherwise a warning on any
+   * site fails the test at its end: on the spec's correct setups, an adapter that warns
+   * (no session found, a store error) is broken even when the visitor sees no difference.
+   */
+  allowWarnings(): void;
   /** Start one more site of `adapter` over this test's store (it joins nobody's `sites` but its own list). */
   startSite(adapter: SpecAdapter, options: Omit<SpecSiteOptions, 'store'>): Promise<SpecSite>;
 }
@@ -165,7 +171,7 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
   for (const combination of combinations(options.adapters ?? ADAPTERS, options.pairs ?? true)) {
     describe(`${title} [${combination.label}]`, () => {
       let redis: RedisServer | undefined;
-      let current: (SpecContext & { readonly extra: SpecSite[]; readonly backing: StoreUnderTest }) | undefined;
+      let current: (SpecContext & { readonly extra: SpecSite[]; readonly backing: StoreUnderTest; warningsAllowed: boolean }) | undefined;
       if (options.store === 'redis') {
         before(async () => {
           redis = await startRedis();
@@ -192,6 +198,10 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
           records: () => backing.records(),
           failStore: () => backing.close(),
           holdNextLoad: (ms) => holdNextLoad(backing.store, ms),
+          warningsAllowed: false,
+          allowWarnings: () => {
+            current!.warningsAllowed = true;
+          },
           startSite: async (adapter, siteOptions) => {
             const site = await adapter.start({ ...siteOptions, store: backing.store });
             extra.push(site);
@@ -203,8 +213,11 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
         const done = current;
         current = undefined;
         if (!done) return;
-        await Promise.all([done.a.close(), done.b.close(), ...done.extra.map((site) => site.close())]);
+        const sites = [done.a, done.b, ...done.extra];
+        await Promise.all(sites.map((site) => site.close()));
         await done.backing.close();
+        const warnings = sites.flatMap((site) => site.events.flatMap((entry) => (entry.name === 'warning' ? [`${site.origin}: ${entry.event.code} ${entry.event.message}`] : [])));
+        if (warnings.length > 0 && !done.warningsAllowed) throw new Error(`unexpected warnings:\n${warnings.join('\n')}`);
       });
       const live = (): SpecContext => {
         if (!current) throw new Error('describeMatrix: the context is read outside a test');
@@ -226,6 +239,7 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
         records: () => live().records(),
         failStore: () => live().failStore(),
         holdNextLoad: (ms) => live().holdNextLoad(ms),
+        allowWarnings: () => live().allowWarnings(),
         startSite: (adapter, siteOptions) => live().startSite(adapter, siteOptions),
       });
     });

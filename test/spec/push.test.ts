@@ -179,6 +179,7 @@ describeMatrix('push', (ctx) => {
     const { sid } = await pushingVisitor(ctx);
     const token = craftPush(a.origin, b.origin, sid);
     const seen = b.events.length;
+    ctx.allowWarnings();
     await ctx.failStore();
     const response = await push(token);
     assert.equal(response.status, 503);

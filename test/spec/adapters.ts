@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, afterEach, before, beforeEach, describe } from 'node:test';
+import { createClient } from 'redis';
 import { RedisStore } from 'shared-session/redis';
 import { SqliteStore } from 'shared-session/sqlite';
 import type { CallbackStore } from '../../src/stores/callback-store.ts';
 import { freePort } from '../helpers/ports.ts';
-import { redisCli, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import type { SpecAdapter, SpecSite, SpecSiteOptions } from './site.ts';
 import { expressAdapter } from './sites/express.ts';
 
@@ -124,16 +125,30 @@ function sqliteStore(): StoreUnderTest {
 
 let redisTests = 0;
 
-function redisStore(server: RedisServer): StoreUnderTest {
+/** One client per file, to read what the stores wrote (the stores have clients of their own). */
+interface Reader {
+  sendCommand(args: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+function redisStore(server: RedisServer, reader: Reader): StoreUnderTest {
   // A prefix per test: one server for the file, nothing one test wrote is seen by the next.
   const prefix = `spec${++redisTests}:`;
   const store = new RedisStore({ url: server.url, prefix });
   return {
     store,
     records: async () => {
-      const keys = (await redisCli(server.port, '--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean);
+      const keys = (await reader.sendCommand(['KEYS', `${prefix}*`])) as string[];
       const rows: string[] = [];
-      for (const key of keys) rows.push(`${key} ${await redisCli(server.port, 'DUMP', key)}`);
+      for (const key of keys) {
+        // Named as the SQLite rows are (sessions, tombstones, claims, links), so that a case can tell them apart on either store.
+        const value = (await reader.sendCommand(['GET', key])) as string | null;
+        // The absolute expiry (Redis 7): a touch that only lengthens a key's life shows here.
+        const expires = (await reader.sendCommand(['PEXPIRETIME', key])) as number;
+        const name = key.slice(prefix.length);
+        const kind = name.startsWith('claim:') ? 'claims' : name.startsWith('link:') ? 'links' : value === 't' ? 'tombstones' : 'sessions';
+        rows.push(`${kind} ${key} ${value} ${expires}`);
+      }
       return rows.sort();
     },
     close: once(() => store.close()),
@@ -171,15 +186,20 @@ export function describeMatrix(title: string, body: (ctx: SpecContext) => void, 
   for (const combination of combinations(options.adapters ?? ADAPTERS, options.pairs ?? true)) {
     describe(`${title} [${combination.label}]`, () => {
       let redis: RedisServer | undefined;
+      let reader: Reader | undefined;
       let current: (SpecContext & { readonly extra: SpecSite[]; readonly backing: StoreUnderTest; warningsAllowed: boolean }) | undefined;
       if (options.store === 'redis') {
         before(async () => {
           redis = await startRedis();
+          reader = await createClient({ url: redis.url }).connect();
         });
-        after(() => redis?.stop());
+        after(async () => {
+          await reader?.close();
+          await redis?.stop();
+        });
       }
       beforeEach(async () => {
-        const backing = options.store === 'redis' ? redisStore(redis!) : sqliteStore();
+        const backing = options.store === 'redis' ? redisStore(redis!, reader!) : sqliteStore();
         const ports = new Set<number>();
         // freePort closes its probe before returning: two calls may name one port.
         while (ports.size < 2) ports.add(await freePort());

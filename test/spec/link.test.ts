@@ -177,4 +177,56 @@ describeMatrix('link', (ctx) => {
     await browser.navigate(`${a.origin}/`);
     assert.equal(await user(browser, a.origin), 'bob');
   });
+
+  it('two first pages of a new browser at once (two tabs) end in one epoch: a later login and logout reach both sites', async () => {
+    const { a, b } = ctx;
+    const browser = new Client();
+    const crossSite = { ...NAVIGATION_HEADERS, 'sec-fetch-site': 'cross-site' };
+    // Both tabs start before either hop came back; then both return.
+    const toB = await browser.fetch(`${a.origin}/`, { headers: NAVIGATION_HEADERS });
+    const toA = await browser.fetch(`${b.origin}/`, { headers: NAVIGATION_HEADERS });
+    assert.deepEqual([toB.status, toA.status], [303, 303]);
+    const answerOfB = await browser.fetch(toB.headers.location!, { headers: crossSite });
+    const answerOfA = await browser.fetch(toA.headers.location!, { headers: crossSite });
+    for (const [answered, origin] of [[answerOfB, a.origin], [answerOfA, b.origin]] as const) {
+      assert.match(answered.headers.location!, /\/hop\/return\?a=/);
+      const back = await browser.fetch(answered.headers.location!, { headers: crossSite });
+      assert.equal(back.status, 303);
+      await browser.navigate(new URL(back.headers.location!, origin).href);
+    }
+    await login(browser, a.origin, 'alice');
+    await browser.navigate(`${b.origin}/`);
+    assert.equal(await user(browser, b.origin), 'alice');
+    await logout(browser, b.origin);
+    await browser.navigate(`${a.origin}/`);
+    assert.equal(await user(browser, a.origin), null);
+  });
+
+  it('a login in a tab opened before a change elsewhere wins over that change', async () => {
+    const { a, b } = ctx;
+    const browser = new Client();
+    await browser.navigate(`${a.origin}/`);
+    await browser.navigate(`${b.origin}/`);
+    await add(browser, a.origin, 'tea');
+    await browser.navigate(`${a.origin}/`);
+    // Back in B's tab, without a reload: the visitor logs in.
+    await login(browser, b.origin, 'alice');
+    assert.equal(await user(browser, b.origin), 'alice');
+    await browser.navigate(`${a.origin}/`);
+    assert.equal(await user(browser, a.origin), 'alice');
+  });
+
+  it('keeps every page that sets the link cookie out of shared caches', async () => {
+    const { b } = ctx;
+    const browser = new Client();
+    const steps = await browser.navigate(`${b.origin}/`);
+    const setting = steps.filter((step) => step.setCookies.some((cookie) => cookie.name.endsWith(LINK)));
+    assert.ok(setting.length > 0);
+    for (const step of setting) assert.match(String(step.headers['cache-control']), /no-store/, step.url);
+    await add(browser, b.origin, 'tea');
+    const page = await browser.fetch(`${b.origin}/`, { headers: NAVIGATION_HEADERS });
+    assert.ok(page.setCookies.some((cookie) => cookie.name.endsWith(LINK)), 'a new session’s first page sets it');
+    assert.equal(page.headers['cache-control'], 'private, no-store');
+    assert.match(String(page.headers.vary), /cookie/i);
+  });
 });

@@ -10,9 +10,9 @@ import { deriveKeys } from '../../src/core/keys.ts';
 import { Purpose, Sealer } from '../../src/core/token.ts';
 import { scriptSources } from '../helpers/express-site.ts';
 import { Client, NAVIGATION_HEADERS, type Response } from '../helpers/http.ts';
-import { craftPush, notScriptLoads, scriptLoad, tokenOf } from '../helpers/push.ts';
+import { craftPush, notScriptLoads, scriptLoad, sealer, tokenOf } from '../helpers/push.ts';
 import { describeMatrix, type SpecContext } from './adapters.ts';
-import { add, paths, whoami } from './browser.ts';
+import { add, login, paths, whoami } from './browser.ts';
 import type { SpecSite } from './site.ts';
 
 const VOUCHER = 'shared-session.voucher';
@@ -187,5 +187,42 @@ describeMatrix('push', (ctx) => {
     assert.equal(response.setCookies.length, 0);
     const events = b.events.slice(seen).map((entry) => (entry.name === 'rejected' ? `rejected ${entry.event.reason}` : entry.name === 'warning' ? `warning ${entry.event.code}` : entry.name));
     assert.deepEqual(events, ['warning STORE_ERROR', 'rejected STORE_UNAVAILABLE']);
+  });
+
+  it('keeps B’s own non-empty session when its next page load takes the voucher', async () => {
+    const { a, b } = ctx;
+    const { sid } = await pushingVisitor(ctx);
+    const visitor = new Client();
+    await add(visitor, b.origin, 'b-only');
+    const own = await whoami(visitor, b.origin);
+    assertAccepted(await push(craftPush(a.origin, b.origin, sid), scriptLoad(a.origin), visitor));
+    await visitor.navigate(`${b.origin}/`);
+    assert.ok(!visitor.cookies(b.origin).has(VOUCHER), 'the voucher is used up all the same');
+    assert.deepEqual(await whoami(visitor, b.origin), own);
+  });
+
+  it('deletes a voucher that reaches B while B holds the session already, on the next page', async () => {
+    const { a, b } = ctx;
+    const visitor = new Client();
+    await login(visitor, a.origin, 'alice');
+    await visitor.navigate(`${b.origin}/`);
+    const { id } = await whoami(visitor, b.origin);
+    visitor.cookies(b.origin).set(VOUCHER, sealer.seal(Purpose.voucher, { src: a.origin, dst: b.origin, iat: Date.now(), sid: id }));
+    const page = await visitor.fetch(`${b.origin}/`, { headers: NAVIGATION_HEADERS });
+    assert.equal(page.status, 200);
+    assert.equal(page.setCookies.find((cookie) => cookie.name === VOUCHER)?.maxAge, 0, 'the voucher is deleted');
+    assert.ok(!visitor.cookies(b.origin).has(VOUCHER));
+    assert.equal((await whoami(visitor, b.origin)).id, id);
+  });
+
+  it('keeps a page with a loader out of shared caches', async () => {
+    const { a } = ctx;
+    const visitor = new Client();
+    await visitor.navigate(`${ctx.b.origin}/`);
+    await add(visitor, a.origin, 'tea');
+    const page = (await visitor.navigate(`${a.origin}/`)).at(-1)!;
+    assert.equal(scriptSources(page.body).length, 1);
+    assert.equal(page.headers['cache-control'], 'private, no-store');
+    assert.ok(String(page.headers.vary).split(',').map((item) => item.trim().toLowerCase()).includes('cookie'), `Vary: ${String(page.headers.vary)}`);
   });
 });

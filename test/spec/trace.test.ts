@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import { Client, NAVIGATION_HEADERS, type Response } from '../helpers/http.ts';
 import { craftPush, scriptLoad } from '../helpers/push.ts';
 import { describeMatrix, type SpecContext } from './adapters.ts';
-import { copyOf, login, whoami } from './browser.ts';
+import { add, copyOf, login, whoami } from './browser.ts';
 
 /** The library's routes on `origin`, each as something other than a browser's hop or push would request it. */
 function libraryRequests(client: Client, origin: string, other: string, sid: string): Record<string, () => Promise<Response>> {
@@ -86,6 +86,20 @@ function noTrace(ctx: SpecContext): void {
       );
       assert.ok(added.length <= 10, `${added.length} claims for 10 page loads`);
     });
+
+  it('writes one link epoch per session, however often a script that keeps only its session cookie loads pages', async () => {
+    const { a, b } = ctx;
+    const script = new Client();
+    await add(script, a.origin, 'tea');
+    const links = async (): Promise<number> => (await ctx.records()).filter((row) => row.startsWith('links ')).length;
+    const before = await links();
+    for (let i = 0; i < 20; i++) {
+      for (const origin of [a.origin, b.origin]) for (const name of [...script.cookies(origin).keys()]) if (name.startsWith('shared-session.')) script.cookies(origin).delete(name);
+      await script.navigate(`${a.origin}/`);
+    }
+    const written = (await links()) - before;
+    assert.ok(written <= 2, `${written} link records for 20 page loads`);
+  });
 }
 
 describeMatrix('no trace', noTrace, { pairs: false });

@@ -47,5 +47,11 @@ describe('the spec site on Fastify', () => {
     assert.equal(cookie?.httpOnly, true);
     assert.notEqual(cookie?.secure, true);
     assert.deepEqual(a.events.filter((e) => e.name !== 'sessionReplaced'), []);
+    // A logout on b ends the session on a too, after a navigation there.
+    assert.equal((await visitor.post(`${b.origin}/logout`, {})).status, 303);
+    assert.equal(await new Promise((resolve) => store.get(onA.id, (_e, found) => resolve(found ?? null))), null, 'destroyed in the store');
+    await visitor.navigate(`${b.origin}/`);
+    await visitor.navigate(`${a.origin}/`);
+    assert.deepEqual(JSON.parse((await visitor.fetch(`${a.origin}/whoami`)).body), { id: null, user: null, cart: [] });
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { NOTE_KEY } from '../core/adapter.ts';
-import { isSharingStore, type FoundSession, type SessionPort, type SharingStore } from '../index.ts';
+import { SharedSessionError, isSharingStore, type FoundSession, type SessionPort, type SharingStore } from '../index.ts';
 
 /**
  * The {@link SessionPort} over @fastify/session (v11). Its traps shape this file:
@@ -76,7 +76,7 @@ export function isFastifySession(value: unknown): value is FastifySessionLike {
 
 function symbolNamed(object: object, description: string): symbol {
   const found = Object.getOwnPropertySymbols(object).find((symbol) => symbol.description === description);
-  if (!found) throw new Error(`shared-session/fastify: @fastify/session's Session has no ${description}; this version of @fastify/session is not supported (^11 is)`);
+  if (!found) throw new SharedSessionError('ERR_SHARED_SESSION_SETUP', `shared-session/fastify: @fastify/session's Session has no ${description}; this version of @fastify/session is not supported (^11 is)`);
   return found;
 }
 
@@ -95,7 +95,7 @@ function probe(request: FastifyRequest): SiteShape {
   decrypt?.call(holder.server, '', request, () => undefined);
   fresh = holder.session;
   holder.session = current;
-  if (!isFastifySession(fresh)) throw new Error('shared-session/fastify: decryptSession did not make a session');
+  if (!isFastifySession(fresh)) throw new SharedSessionError('ERR_SHARED_SESSION_SETUP', 'shared-session/fastify: @fastify/session’s decryptSession made no session; register @fastify/session (^11) before shared-session');
   const cookie = fresh.cookie;
   const shape: SiteShape = {
     attributes: Object.fromEntries(COOKIE_ATTRIBUTES.map((name) => [name, cookie[name]])),
@@ -183,7 +183,7 @@ export class FastifySessionPort implements SessionPort {
 
   async persist(): Promise<string> {
     const session = this.#session;
-    if (!session) throw new Error('shared-session/fastify: the request has no session');
+    if (!session) throw new SharedSessionError('ERR_SHARED_SESSION_SETUP', 'shared-session/fastify: the request has no session');
     // A brand-new session must be in the store before its id goes into a token.
     if (!this.#stored.has(session) && !session.isSaved()) {
       await session.save();

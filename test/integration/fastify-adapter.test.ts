@@ -267,6 +267,24 @@ describe('Fastify adapter over @fastify/session', () => {
     }
   });
 
+  it('turns a failing store into 503 STORE_UNAVAILABLE and a warning, never a 500', async () => {
+    const broken = new SqliteStore({ path: join(dir, 'broken.sqlite') });
+    const origin = `http://d.localhost:${await freePort()}`;
+    const d = await startFastifySite({ origin, sites: [sites[0]!, origin], store: broken });
+    const seen: WarningEvent[] = [];
+    d.shared.on('warning', (event) => seen.push(event));
+    broken.close();
+    try {
+      const response = await request(`${origin}/shared-session/${craftPush(a.origin, origin, 'some-session')}.js`, { headers: scriptLoad(a.origin) });
+      assert.equal(response.status, 503);
+      assert.equal(response.headers['shared-session-reason'], 'STORE_UNAVAILABLE');
+      assert.equal(response.setCookies.length, 0);
+      assert.ok(seen.some((event) => event.code === 'STORE_ERROR'));
+    } finally {
+      await d.close();
+    }
+  });
+
   it('shows @fastify/session’s Secure default: no session cookie at all on plain http (why sites set secure: auto)', async () => {
     const origin = `http://s.localhost:${await freePort()}`;
     const s = await startFastifySite({ origin, sites: [sites[0]!, origin], store: own(), session: { cookie: { sameSite: 'lax' } } });

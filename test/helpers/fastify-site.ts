@@ -27,6 +27,8 @@ export interface FastifySiteOptions {
   /** @fastify/session's options over the defaults below. */
   session?: Partial<FastifySessionOptions>;
   shared?: Partial<FastifySharedSessionOptions>;
+  /** Leave shared-session out: @fastify/session alone, the status quo (bench/fastify-page.ts). */
+  withoutShared?: boolean;
   /** Leave @fastify/session out (a setup mistake, for tests of it). */
   noSession?: boolean;
   /** Fastify's `trustProxy`. */
@@ -59,7 +61,8 @@ export async function startFastifySite(options: FastifySiteOptions): Promise<Fas
     };
     await app.register(fastifySession, sessionOptions);
   }
-  await app.register(shared);
+  if (options.withoutShared) app.decorateReply('sharedSessionLoader', () => Promise.resolve(''));
+  else await app.register(shared);
   app.get('/add', async (request, reply) => {
     const item = (request.query as { item?: unknown }).item;
     request.session.cart = [...(request.session.cart ?? []), typeof item === 'string' ? item : 'item'];

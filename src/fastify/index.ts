@@ -144,11 +144,11 @@ export function sharedSession(options: FastifySharedSessionOptions): SharedSessi
     return port;
   }
 
-  async function onRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async function onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const facts = factsOf(request);
     const port = portOf(request);
     // Most requests concern neither the library's routes nor a page load that needs anything.
-    if (!core.concerns(facts, port)) return;
+    if (!core.concerns(facts, port)) return undefined;
     const handled = await core.handle(facts, port);
     if (handled.kind === 'reply') {
       // The library's own routes change the session only by adopting one (or noting who
@@ -159,14 +159,15 @@ export function sharedSession(options: FastifySharedSessionOptions): SharedSessi
       const { reply: answer } = handled;
       reply.code(answer.status).headers(answer.headers);
       if (answer.cookies.length > 0) reply.header('set-cookie', [...answer.cookies]);
-      await reply.send(answer.body);
-      return;
+      // Fastify's way to answer from an async hook: send, then return the reply.
+      return reply.send(answer.body);
     }
     await port?.flush();
     // Raw Set-Cookie headers, not reply.setCookie: @fastify/cookie keeps one pending cookie
     // per name;domain;path, so a plugin's own setCookie could replace one of ours.
     if (handled.cookies.length > 0) reply.header('set-cookie', [...handled.cookies]);
     if (handled.headers) keepHeaders(request, handled.headers);
+    return undefined;
   }
 
   const plugin = function sharedSessionPlugin(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {

@@ -237,6 +237,10 @@ describe('Fastify adapter over @fastify/session', () => {
     assert.equal(replayed.status, 403);
     assert.equal(replayed.headers['shared-session-reason'], 'TOKEN_REFUSED');
     assert.equal(replayed.setCookies.length, 0);
+    // The site check answers before any route of the app, without a cookie.
+    const health = await request(`${b.origin}/shared-session/health`);
+    assert.equal(health.status, 204);
+    assert.equal(health.setCookies.length, 0);
     assert.equal(await snapshot(), before);
     assert.ok(rejected.some((event) => event.reason === 'TOKEN_REPLAYED'));
   });

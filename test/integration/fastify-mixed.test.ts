@@ -164,6 +164,10 @@ function mixedSuite(name: string, makeStore: () => Promise<{ store: () => SiteSt
       assert.ok(cookie, 'Fastify sends its own session cookie');
       assert.equal(cookie.sameSite, 'lax');
       assert.equal(cookie.domain, undefined);
+      // The two signed cookies differ in format (express-session's `s:` prefix, none without
+      // cookiePrefix in @fastify/session): each site reads only its own, so sharing needs neither.
+      assert.ok(!decodeURIComponent(cookie.value ?? '').startsWith('s:'));
+      assert.ok(decodeURIComponent(visitor.cookies(x.origin).get('x.sid') ?? '').startsWith('s:'));
       assert.deepEqual(await who(visitor, f.origin), onX);
       await logout(visitor, f.origin);
       await visitor.navigate(`${f.origin}/whoami`);

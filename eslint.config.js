@@ -35,13 +35,13 @@ export default tseslint.config(
   },
   {
     // Adapters talk to the core only; never to each other, never to a store.
-    files: ['src/express/**'],
+    files: ['src/express/**', 'src/fastify/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['../stores/*', '../fastify/*', '../koa/*', '../hono/*'], message: 'An adapter imports only the core.' },
+            { group: ['../stores/*', '../express/*', '../fastify/*', '../koa/*', '../hono/*'], message: 'An adapter imports only the core.' },
             // test/unit/import-graph.test.ts checks the same for every adapter folder.
             { group: ['../core/*', '!../core/adapter.ts'], message: 'An adapter imports the core through ../index.ts or ../core/adapter.ts only.' },
           ],

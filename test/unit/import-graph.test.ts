@@ -93,4 +93,14 @@ describe('the import graph of src/', () => {
     });
     assert.deepEqual(breaches, [], `adapters importing core internals:\n  ${breaches.join('\n  ')}`);
   });
+
+  it('keeps every adapter out of the other adapters and the stores', () => {
+    const breaches = [...graph].flatMap(([file, imports]) => {
+      const folder = file.split('/')[1];
+      if (folder === undefined || file.split('/').length < 3 || NOT_ADAPTERS.has(folder)) return [];
+      return imports.filter((target) => target.startsWith('src/') && target.split('/').length >= 3 && target.split('/')[1] !== folder && target.split('/')[1] !== 'core').map((target) => `${file} → ${target}`);
+    });
+    assert.ok(graph.has('src/fastify/index.ts') && graph.has('src/express/index.ts'), 'both adapters are checked');
+    assert.deepEqual(breaches, [], `adapters importing another adapter or a store:\n  ${breaches.join('\n  ')}`);
+  });
 });

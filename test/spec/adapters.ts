@@ -17,8 +17,9 @@ import { freePort } from '../helpers/ports.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import type { SpecAdapter, SpecSite, SpecSiteOptions } from './site.ts';
 import { expressAdapter } from './sites/express.ts';
+import { fastifyAdapter } from './sites/fastify.ts';
 
-export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter];
+export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter, fastifyAdapter];
 
 export type StoreKind = 'sqlite' | 'redis';
 

@@ -240,6 +240,8 @@ export class WebSession implements SessionPort {
   /** Set by adoption: save and send the cookie whatever else changed. */
   #forced = false;
   #destroyed = false;
+  /** Set by every save of this request: the browser must get the cookie (a new id, a new expiry). */
+  #cookieDue = false;
 
   private constructor(config: WebSessionConfig, https: boolean, id: string, record: Record<string, unknown> | undefined, cookieNamed: boolean) {
     this.#config = config;
@@ -349,6 +351,7 @@ export class WebSession implements SessionPort {
     record.cookie = this.#storedCookie();
     await this.#config.store.set(this.#id, record as SessionRecord);
     this.#stored = { json: jsonOfData(this.#data), maxAge: this.#maxAge };
+    this.#cookieDue = true;
   }
 
   #fresh(): void {
@@ -358,6 +361,7 @@ export class WebSession implements SessionPort {
     this.#maxAge = this.#config.maxAge;
     this.#stored = undefined;
     this.#forced = false;
+    this.#cookieDue = false;
   }
 
   #storedCookie(now = Date.now()): StoredCookie {
@@ -392,8 +396,8 @@ export class WebSession implements SessionPort {
     if (this.changed) {
       await this.save();
       this.#forced = false;
-      return [await this.#cookie()];
     }
+    if (this.#cookieDue) return [await this.#cookie()];
     if (this.#stored && this.#config.rolling) {
       this.#record.cookie = this.#storedCookie();
       await (this.#config.store.touch ?? this.#config.store.set).call(this.#config.store, this.#id, this.#record as SessionRecord);

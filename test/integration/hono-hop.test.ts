@@ -55,7 +55,8 @@ async function start(kind: Kind, origin: string, sites: readonly string[], store
         req.session.regenerate((error) => {
           if (error) return next(error);
           if (cart) req.session.cart = cart;
-          req.session.user = String((req.body as { user?: unknown }).user ?? 'anonymous');
+          const user = (req.body as { user?: unknown }).user;
+          req.session.user = typeof user === 'string' ? user : 'anonymous';
           req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, '/')));
         });
       });

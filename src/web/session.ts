@@ -79,6 +79,9 @@ export interface WebSessionOptions {
 
 export const WEB_SESSION_OPTION_NAMES: ReadonlySet<string> = new Set(['store', 'secret', 'name', 'cookie', 'rolling']);
 
+/** An HMAC key of Web Crypto (named through the API: the global `CryptoKey` type is not in every lib setting). */
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 const ID_BYTES = 32;
 // Ids of other session middleware (express-session's uid-safe: 32 characters) arrive
 // through adoption, so any base64url id of a sane length is accepted from a signed cookie.
@@ -117,7 +120,7 @@ export class WebSessionConfig {
   readonly priority: 'low' | 'medium' | 'high' | undefined;
   readonly maxAge: number | null;
   readonly rolling: boolean;
-  readonly #keys: Promise<CryptoKey[]>;
+  readonly #keys: Promise<HmacKey[]>;
 
   constructor(options: WebSessionOptions) {
     if (options === null || typeof options !== 'object') throw optionError('session', 'is missing', 'Pass `session: { store, secret }`.');
@@ -168,7 +171,7 @@ export class WebSessionConfig {
   /** The cookie value for `id`: `<id>.<signature>`. */
   async sign(id: string): Promise<string> {
     const [key] = await this.#keys;
-    const signature = await crypto.subtle.sign('HMAC', key as CryptoKey, new TextEncoder().encode(id));
+    const signature = await crypto.subtle.sign('HMAC', key as HmacKey, new TextEncoder().encode(id));
     return `${id}.${base64url(new Uint8Array(signature))}`;
   }
 

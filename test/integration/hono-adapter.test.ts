@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setCookie } from 'hono/cookie';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import { SqliteStore } from 'shared-session/sqlite';
 import { Purpose } from '../../src/core/token.ts';
@@ -42,6 +43,13 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
 
   const routes: HonoSiteOptions['routes'] = (app, shared) => {
     app.get('/plain', (c) => c.text('plain\n'));
+    // The app's own cookie and headers next to the session's (Hono's `c.res =` would drop one or the other).
+    app.get('/own-cookie', (c) => {
+      c.get('session').data.theme = 'dark';
+      setCookie(c, 'theme', 'dark');
+      c.header('x-app', 'kept');
+      return c.text('ok\n');
+    });
     // hono/secure-headers makes a nonce per response: the loader's tags must carry it.
     app.get('/csp', secureHeaders({ contentSecurityPolicy: { scriptSrc: [NONCE] } }), async (c) => c.html(`<main>csp</main>${await shared.loader(c)}`));
     // A route that would let a shared cache keep the page.
@@ -200,6 +208,13 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
     assert.equal(await snapshot(), before, 'nothing written');
     const reasons = b.events.slice(seen).flatMap((entry) => (entry.name === 'rejected' ? [entry.event.reason] : []));
     assert.deepEqual(reasons, ['TOKEN_REPLAYED', ...cases.slice(1).map((entry) => entry[4]), 'NOT_A_NAVIGATION']);
+  });
+
+  it('keeps the app’s own Set-Cookie and headers next to the session cookie', async () => {
+    const response = await new Client().fetch(`${a.origin}/own-cookie`);
+    assert.deepEqual(response.setCookies.map((cookie) => cookie.name).sort(), ['a.sid', 'theme']);
+    assert.equal(response.headers['x-app'], 'kept');
+    assert.equal(response.headers['cache-control'], 'private, no-store');
   });
 
   it('answers the site check without a cookie', async () => {

@@ -201,13 +201,18 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
       assert.equal(response.headers['shared-session-reason'], reason, label);
       assert.equal(response.setCookies.length, 0, label);
     }
+    // A visitor without any cookie: no session cookie either, for a refusal or an acceptance.
+    for (const token of [craftPush(a.origin, c.origin, 'x'), craftPush(a.origin, b.origin, 'another')]) {
+      const stranger = await request(`${b.origin}/shared-session/${token}.js`, { headers: scriptLoad(a.origin) });
+      assert.ok(!stranger.setCookies.some((cookie) => cookie.name === 'b.sid'), String(stranger.headers['shared-session-reason']));
+    }
     // A hop step that is no navigation.
     const hop = await client.fetch(`${b.origin}/shared-session/hop?q=x`, { headers: { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' } });
     assert.equal(hop.status, 403);
     assert.equal(hop.headers['shared-session-reason'], 'NOT_A_NAVIGATION');
     assert.equal(await snapshot(), before, 'nothing written');
     const reasons = b.events.slice(seen).flatMap((entry) => (entry.name === 'rejected' ? [entry.event.reason] : []));
-    assert.deepEqual(reasons, ['TOKEN_REPLAYED', ...cases.slice(1).map((entry) => entry[4]), 'NOT_A_NAVIGATION']);
+    assert.deepEqual(reasons, ['TOKEN_REPLAYED', ...cases.slice(1).map((entry) => entry[4]), 'WRONG_DESTINATION', 'NOT_A_NAVIGATION']);
   });
 
   it('keeps the app’s own Set-Cookie and headers next to the session cookie', async () => {

@@ -53,6 +53,13 @@ describe('the Web session layer (shared-session/fetch) on a real store', () => {
           session.maxAge = 30 * 86_400_000;
           return c.text('remembered\n');
         });
+        // Slow on purpose, so that two requests overlap: each changes its own key.
+        app.get('/slow-set', async (c) => {
+          const session = c.get('session');
+          session.data[c.req.query('key') ?? 'key'] = 'set';
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return c.text('set\n');
+        });
         app.get('/browser-session', (c) => {
           c.get('session').maxAge = null;
           return c.text('ok\n');
@@ -168,6 +175,27 @@ describe('the Web session layer (shared-session/fetch) on a real store', () => {
     // The old cookie, replayed after the logout, is no session (destroyed stays destroyed).
     const replay = await request(`${origin}/whoami`, { headers: { cookie: `a.sid=${loggedIn}` } });
     assert.deepEqual(JSON.parse(replay.body), { id: null, user: null, cart: [] });
+  });
+
+  it('keeps both of two overlapping changes to different keys (the store merges, as for express-session)', async () => {
+    const visitor = new Client();
+    await visitor.fetch(`${origin}/add?item=tea`);
+    await Promise.all([visitor.fetch(`${origin}/slow-set?key=left`), visitor.fetch(`${origin}/slow-set?key=right`)]);
+    const id = visitor.cookies(origin).get('a.sid')!.split('.')[0]!;
+    const record = (await store.get(id)) as Record<string, unknown>;
+    assert.deepEqual([record.left, record.right, record.cart], ['set', 'set', ['tea']]);
+  });
+
+  it('refuses a planted session at login: the attacker’s own valid cookie does not ride into the victim’s login', async () => {
+    const attacker = new Client();
+    await attacker.fetch(`${origin}/add?item=bait`);
+    const planted = attacker.cookies(origin).get('a.sid')!;
+    const victim = new Client();
+    victim.cookies(origin).set('a.sid', planted);
+    await victim.post(`${origin}/login`, { user: 'victim' });
+    assert.notEqual(victim.cookies(origin).get('a.sid'), planted);
+    assert.equal((await whoami(victim, origin)).user, 'victim');
+    assert.deepEqual(await whoami(attacker, origin), { id: null, user: null, cart: [] }, 'the planted id is destroyed, not logged in');
   });
 
   it('keeps a lifetime per session: remember-me’s 30 days, or a browser-session cookie', async () => {

@@ -35,13 +35,29 @@ export default tseslint.config(
   },
   {
     // Adapters talk to the core only; never to each other, never to a store.
-    files: ['src/express/**', 'src/fastify/**'],
+    files: ['src/express/**', 'src/fastify/**', 'src/web/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['../stores/*', '../express/*', '../fastify/*', '../koa/*', '../hono/*'], message: 'An adapter imports only the core.' },
+            { group: ['../stores/*', '../fastify/*', '../koa/*', '../hono/*', '../express/*', '../web/*'], message: 'An adapter imports only the core.' },
+            // test/unit/import-graph.test.ts checks the same for every adapter folder.
+            { group: ['../core/*', '!../core/adapter.ts'], message: 'An adapter imports the core through ../index.ts or ../core/adapter.ts only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The Hono adapter is the fetch handler's (src/web/) wrapper: that one layer, then the core.
+    files: ['src/hono/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../stores/*', '../fastify/*', '../koa/*', '../express/*', '../web/*', '!../web/index.ts'], message: 'The Hono adapter imports only the core and the fetch handler’s entry.' },
             // test/unit/import-graph.test.ts checks the same for every adapter folder.
             { group: ['../core/*', '!../core/adapter.ts'], message: 'An adapter imports the core through ../index.ts or ../core/adapter.ts only.' },
           ],

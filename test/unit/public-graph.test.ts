@@ -20,6 +20,8 @@ import * as messages from '../../src/core/messages.ts';
 import * as push from '../../src/core/push.ts';
 import * as token from '../../src/core/token.ts';
 import { sharedSession } from '../../src/express/index.ts';
+import { sharedSession as honoSharedSession } from '../../src/hono/index.ts';
+import { sharedSessionHandler } from '../../src/web/index.ts';
 import { SharedSession, resolveOptions } from '../../src/index.ts';
 import { SHARED_SECRET } from '../helpers/sites.ts';
 
@@ -98,6 +100,18 @@ describe('the public object graph (issue 10)', () => {
     assert.ok(graph.has(middleware.core));
     assert.ok(graph.has(Object.getOwnPropertyDescriptor(SharedSession.prototype, 'handle')!.value as object) && graph.has(middleware.core.sites));
     assert.deepEqual(leaks(middleware), []);
+  });
+
+  it('reaches nothing that seals or opens tokens from the fetch handler and the Hono middleware', () => {
+    // The session layer only needs an object with the promise API to be built; nothing is stored here.
+    const store = { get: () => Promise.resolve(null), set: () => Promise.resolve(), destroy: () => Promise.resolve() };
+    const session = { store, secret: 'a-session-secret-of-at-least-32-characters' };
+    const handler = sharedSessionHandler({ sites: SITES, secret: SHARED_SECRET, hubProbe: false, session });
+    const middleware = honoSharedSession({ sites: SITES, secret: SHARED_SECRET, hubProbe: false, session });
+    for (const root of [handler, middleware]) {
+      assert.ok(reachable(root).has(root.core));
+      assert.deepEqual(leaks(root), []);
+    }
   });
 
   it('reaches nothing that seals or opens tokens from the core itself', () => {

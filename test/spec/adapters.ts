@@ -18,8 +18,9 @@ import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import type { SpecAdapter, SpecSite, SpecSiteOptions } from './site.ts';
 import { expressAdapter } from './sites/express.ts';
 import { fastifyAdapter } from './sites/fastify.ts';
+import { hono } from './sites/hono.ts';
 
-export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter, fastifyAdapter];
+export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter, fastifyAdapter, hono];
 
 export type StoreKind = 'sqlite' | 'redis';
 

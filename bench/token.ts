@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { deriveKeys } from '../src/core/keys.ts';
 import { Purpose, Sealer } from '../src/core/token.ts';
-import { nodeFloor, timeLoop, tokenPayload } from './token-floor.ts';
+import { nodeFloor, timeAsync, timeLoop, tokenPayload } from './token-floor.ts';
 import type { WebTokenResult } from './token-web.ts';
 
 export interface TokenResult extends WebTokenResult {
@@ -30,17 +30,17 @@ const WEB_SHARE = 5;
 export async function benchToken(rounds: number, iterations: number): Promise<TokenResult> {
   const sealer = new Sealer(deriveKeys(SECRET));
   const floor = nodeFloor();
-  const ours = (): void => {
-    const opened = sealer.open(Purpose.push, sealer.seal(Purpose.push, tokenPayload()));
+  const ours = async (): Promise<void> => {
+    const opened = await sealer.open(Purpose.push, await sealer.seal(Purpose.push, tokenPayload()));
     if (!opened.ok) throw new Error('a fresh token did not open');
   };
   // Warm up every path (JIT, pools) before the first timed round.
   timeLoop(iterations, floor);
-  timeLoop(iterations, ours);
+  await timeAsync(iterations, ours);
   const result = { floorNs: [] as number[], oursNs: [] as number[], ratios: [] as number[] };
   for (let round = 0; round < rounds; round++) {
     const a = timeLoop(iterations, floor);
-    const b = timeLoop(iterations, ours);
+    const b = await timeAsync(iterations, ours);
     result.floorNs.push(a);
     result.oursNs.push(b);
     result.ratios.push(b / a);

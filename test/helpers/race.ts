@@ -69,7 +69,7 @@ export function describeRaces(label: string, storeSpec: () => string | Promise<s
     async function sharedVisitor(): Promise<{ visitor: Client; id: string }> {
       const visitor = new Client();
       const { id } = JSON.parse((await visitor.fetch(`${a.origin}/set?key=user&value=alice`)).body) as { id: string };
-      const token = sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: b.origin, iat: Date.now(), jti: randomId() });
+      const token = await sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: b.origin, iat: Date.now(), jti: randomId() });
       const pushed = await visitor.fetch(`${b.origin}/shared-session/${token}.js`, { headers: { ...SCRIPT_LOAD_HEADERS, referer: `${a.origin}/` } });
       assert.equal(pushed.headers['shared-session-reason'], 'ACCEPTED');
       // b takes the voucher on the visitor's next page load there.

@@ -90,8 +90,9 @@ export class Sealer {
     return this.#ready;
   }
 
-  async seal(purpose: Purpose, payload: object): Promise<string> {
-    if (this.#ready) await this.#ready;
+  seal(purpose: Purpose, payload: object): Promise<string> {
+    // Not an async function: returning sealToken's promise from one would cost another promise and its ticks on every seal.
+    if (this.#ready) return this.#ready.then(() => this.seal(purpose, payload));
     return sealToken(this.#keys[0] as SecretKey, hourAt(this.#now()), purpose, payload, randomBytesPooled(IV));
   }
 

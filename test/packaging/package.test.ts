@@ -79,7 +79,7 @@ describe('packaging', () => {
         else check(`${where}["${condition}"]`, target as Record<string, unknown>);
       }
     };
-    for (const [name, conditions] of Object.entries(pkg.imports)) check(`imports["${name}"]`, conditions as Record<string, unknown>);
+    for (const [name, conditions] of Object.entries(pkg.imports)) check(`imports["${name}"]`, conditions);
     for (const name of ['node', 'web', 'types']) assert.ok(files.has(`dist/core/platform/${name}.js`), `dist/core/platform/${name}.js is packed`);
   });
 

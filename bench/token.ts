@@ -1,6 +1,8 @@
 /**
  * Case 4: sealing and opening a token, in process, against the floor: a plain
- * AES-256-GCM seal and open of the same plaintext bytes with a prepared KeyObject.
+ * AES-256-GCM seal and open of the same plaintext bytes with a prepared KeyObject. Ours is
+ * the Sealer as the core uses it, each seal and open awaited (it answers promises on every
+ * platform; on node:crypto nothing inside waits), so the ratio includes that cost.
  * Interleaved: each round times the floor and ours back to back.
  *
  * Beside it, the same on Web Crypto (src/core/platform/web.ts, what `#platform` is for on

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { sharedSession, type ExpressSharedSessionOptions, type SharedSessionMiddleware } from 'shared-session/express';
 import { linkCookie, linkState, newLinkKey } from '../src/core/link-cookie.ts';
 import { resolveOptions, type Config } from '../src/core/options.ts';
-import { EMPTY_NOTE, NOTE_KEY, noteIdOf, withHolder, writeNote, type Note } from '../src/core/note.ts';
+import { EMPTY_NOTE, NOTE_KEY, withHolder, writeNote, type Note } from '../src/core/note.ts';
 
 export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
 /** The two sites of the hop, the row counts and the store calls: the hub first. */
@@ -27,10 +27,10 @@ export const SESSION_COOKIE = 'bench.sid';
 
 type Data = Record<string, unknown>;
 
-/** A linked note (a new link key) naming each of `origins` as holder. */
-function heldBy(origins: readonly string[]): string {
+/** A linked note (a new link key) naming each of `origins` as holder, by the note ids of `config` (node:crypto: known at once). */
+function heldBy(config: Config, origins: readonly string[]): string {
   const linked: Note = { ...EMPTY_NOTE, key: newLinkKey() };
-  return writeNote(origins.reduce((note, origin) => withHolder(note, noteIdOf(origin), 'held'), linked));
+  return writeNote(origins.reduce((note, origin) => withHolder(note, config.sites.forOrigin(origin)!.noteId, 'held'), linked));
 }
 
 /** shared-session on one bench site, and the bench's own config of the same options. */
@@ -64,7 +64,7 @@ export function benchApp(store: Store, shared?: BenchShared): Express {
     // loader mints a token per other site and records them in the note, which is then
     // saved. Reset on every request (under a new key, so that the record really changes
     // and is saved, as that first page's is), or only the first request would mint.
-    if (shared && req.query.first === '1') data[NOTE_KEY] = heldBy([shared.origin]);
+    if (shared && req.query.first === '1') data[NOTE_KEY] = heldBy(shared.config, [shared.origin]);
     const loader = shared && req.query.loader !== '0' ? await shared.middleware.loader(req, res) : '';
     const cart = (data.cart as string[] | undefined) ?? [];
     res.type('html').send(`<!doctype html><title>shop</title><h1>Cart</h1><ul>${cart.map((item) => `<li>${item}</li>`).join('')}</ul>${loader}`);
@@ -73,16 +73,16 @@ export function benchApp(store: Store, shared?: BenchShared): Express {
   // `held=all`: linked, every site holds it (the steady state); `held=self`: linked, held by
   // this site alone (this site knows the browser, the others do not yet); else no note.
   // `held=link`: no session, only this site's link cookie for an epoch without one.
-  app.get('/setup', (req: Request, res) => {
+  app.get('/setup', async (req: Request, res) => {
     if (shared && req.query.held === 'link') {
       const { config } = shared;
-      res.append('set-cookie', linkCookie(config, config.sites.forOrigin(shared.origin)!, linkState(newLinkKey(), '')));
+      res.append('set-cookie', await linkCookie(config, config.sites.forOrigin(shared.origin)!, linkState(newLinkKey(), '')));
       return void res.json({ id: null });
     }
     const data = req.session as unknown as Data;
     data.cart = ['tea', 'milk'];
-    if (shared && req.query.held === 'all') data[NOTE_KEY] = heldBy(shared.middleware.core.sites);
-    if (shared && req.query.held === 'self') data[NOTE_KEY] = heldBy([shared.origin]);
+    if (shared && req.query.held === 'all') data[NOTE_KEY] = heldBy(shared.config, shared.middleware.core.sites);
+    if (shared && req.query.held === 'self') data[NOTE_KEY] = heldBy(shared.config, [shared.origin]);
     res.json({ id: req.sessionID });
   });
 

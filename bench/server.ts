@@ -53,7 +53,7 @@ for (const count of [2, 5]) {
   const site = config.sites.forOrigin(origins[1]!)!;
   // What the endpoint does once its checks pass, by hand: one single-use claim in the same
   // store, and a Set-Cookie as long as the voucher's.
-  const voucherLength = config.sealer.seal(Purpose.voucher, { src: origins[0], dst: origins[1], iat: Date.now(), sid: randomId(24) }).length;
+  const voucherLength = (await config.sealer.seal(Purpose.voucher, { src: origins[0], dst: origins[1], iat: Date.now(), sid: randomId(24) })).length;
   const cookie = `${cookieNames(site).voucher}=${'v'.repeat(voucherLength)}; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=None`;
   const claims = stores.at(-1)!;
   receiver.app.get('/bare', (_req, res, next) => {

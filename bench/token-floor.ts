@@ -35,3 +35,10 @@ export function timeLoop(iterations: number, run: () => void): number {
   for (let i = 0; i < iterations; i++) run();
   return Number(process.hrtime.bigint() - started) / iterations;
 }
+
+/** ns per call of `run`, each awaited before the next (the Sealer answers promises, whatever the platform). */
+export async function timeAsync(count: number, run: () => Promise<void>): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await run();
+  return Number(process.hrtime.bigint() - started) / count;
+}

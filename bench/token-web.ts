@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { KDF } from '../src/core/keys.ts';
 import { platform as web } from '../src/core/platform/web.ts';
 import { randomBytesPooled } from '../src/core/random.ts';
-import { nodeFloor, timeLoop, tokenPayload } from './token-floor.ts';
+import { nodeFloor, timeAsync, timeLoop, tokenPayload } from './token-floor.ts';
 import { Purpose, encodePayload, hasKeyId, hourAt, joinToken, parseToken, readPayload, tokenHeader } from '../src/core/token.ts';
 
 export interface WebTokenResult {
@@ -22,12 +22,6 @@ export interface WebTokenResult {
 }
 
 const { secret: SECRET, rounds, iterations } = workerData as { secret: string; rounds: number; iterations: number };
-
-async function timeAsync(count: number, run: () => Promise<void>): Promise<number> {
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) await run();
-  return Number(process.hrtime.bigint() - started) / count;
-}
 
 /** A seal and an open with the Web implementation, as an asynchronous Sealer would take them: the hour's key prepared once. */
 async function webSealer(): Promise<(purpose: Purpose, payload: object) => Promise<Record<string, unknown> | undefined>> {

@@ -96,9 +96,9 @@ interface HopState {
   readonly to: string;
 }
 
-function openState(config: Config, value: string | undefined, now = Date.now()): HopState | undefined {
+async function openState(config: Config, value: string | undefined, now = Date.now()): Promise<HopState | undefined> {
   if (value === undefined) return undefined;
-  const opened = config.sealer.open(Purpose.state, value);
+  const opened = await config.sealer.open(Purpose.state, value);
   if (!opened.ok) return undefined;
   const { st, ret, iat, why, to } = opened.payload;
   if (typeof st !== 'string' || typeof ret !== 'string' || typeof iat !== 'number' || typeof to !== 'string') return undefined;
@@ -127,7 +127,7 @@ export async function startHop<Raw>(
   if (!looksLikeBrowser(facts) || new URLSearchParams(facts.search).has(SKIP_PARAMETER)) return undefined;
   for (const [name, value] of Object.entries(cookies)) {
     if (!name.startsWith(names.hopPrefix)) continue;
-    const inFlight = openState(config, value);
+    const inFlight = await openState(config, value);
     if (!inFlight) continue;
     // The visitor is back before the hop came home: the site asked may not have answered.
     const asked = config.sites.forOrigin(inFlight.to);
@@ -144,8 +144,10 @@ export async function startHop<Raw>(
   const hid = randomId(6);
   const st = randomId(16);
   const iat = Date.now();
-  const state = config.sealer.seal(Purpose.state, { st, ret: returnTo, iat, why, to: asked.origin });
-  const query = sealQuery(config, here, asked, { iat, hid, st, ret: returnTo, via: [here.noteId, asked.noteId] });
+  const [state, query] = await Promise.all([
+    config.sealer.seal(Purpose.state, { st, ret: returnTo, iat, why, to: asked.origin }),
+    sealQuery(config, here, asked, { iat, hid, st, ret: returnTo, via: [here.noteId, asked.noteId] }),
+  ]);
   return redirect(hopUrl(config, asked, query), [coreCookie(here, `${names.hopPrefix}${hid}`, state, config.timeoutMs / 1000)]);
 }
 
@@ -162,7 +164,7 @@ async function whatWeKnow<Raw>(ctx: Context<Raw>, here: Site, session: SessionPo
   const id = session.isEmpty() ? '' : (session.id ?? '');
   // A session in an epoch, not superseded: that is the browser here.
   if (id !== '' && note.key !== undefined && !note.moved) return { kind: 'answer', key: note.key, sid: id, cookies: [] };
-  const known = requestLinkCookie(config, here, cookies);
+  const known = await requestLinkCookie(config, here, cookies);
   if (!known) return { kind: 'unknown' };
   const record = parseRecord(await ctx.sharing(session).readLink(known.key));
   if (record?.kind === 'moved') {
@@ -196,7 +198,7 @@ async function ownState<Raw>(ctx: Context<Raw>, here: Site, session: SessionPort
   const id = session.isEmpty() ? '' : (session.id ?? '');
   const key = id === '' ? newLinkKey() : await changeHere(ctx, here, session, previous);
   if (key === undefined) return { kind: 'answer', key: previous?.key ?? newLinkKey(), sid: '', cookies: [] };
-  return { kind: 'answer', key, sid: id, cookies: [linkCookie(ctx.config, here, linkState(key, id))] };
+  return { kind: 'answer', key, sid: id, cookies: [await linkCookie(ctx.config, here, linkState(key, id))] };
 }
 
 /**
@@ -213,10 +215,10 @@ export async function answerQuery<Raw>(
   search: URLSearchParams,
 ): Promise<Reply> {
   const { config } = ctx;
-  const opened = openQuery(config, search.get('q') ?? '', here);
+  const opened = await openQuery(config, search.get('q') ?? '', here);
   if (!opened.ok) {
     ctx.rejected(facts, 'hop', opened.reason, here);
-    return refusal(opened.reason, queryRefusalTarget(config, search, here));
+    return refusal(opened.reason, await queryRefusalTarget(config, search, here));
   }
   ctx.noteKeyIndex(opened.keyIndex);
   const query = opened.message;
@@ -226,7 +228,7 @@ export async function answerQuery<Raw>(
   if (knowledge.kind === 'answer') return answer(config, here, query, knowledge.key, knowledge.sid, knowledge.cookies);
   const preferred = knowledge.kind === 'behind' ? knowledge.site : undefined;
   const next = preferred && !via.includes(preferred.noteId) && (await ctx.health.isUp(preferred)) ? preferred : await nextInChain(ctx, via);
-  if (next) return redirect(hopUrl(config, next, sealQuery(config, query.source, next, { ...query, via: [...via, next.noteId] })), []);
+  if (next) return redirect(hopUrl(config, next, await sealQuery(config, query.source, next, { ...query, via: [...via, next.noteId] })), []);
   // Nobody further to ask: what this site has, which is the key it was behind on.
   if (knowledge.kind === 'behind') return answer(config, here, query, knowledge.key, '', []);
   // Nobody knows this browser: a new one. This site keeps its first key (with its own
@@ -240,14 +242,14 @@ export async function answerQuery<Raw>(
  * authentic and names a configured site; otherwise (another secret, mid-rotation) on to
  * this site's home page. Always with the marker that stops another hop.
  */
-export function queryRefusalTarget(config: Config, search: URLSearchParams, here: Site): string {
-  const opened = openQuery(config, search.get('q') ?? '', here);
+export async function queryRefusalTarget(config: Config, search: URLSearchParams, here: Site): Promise<string> {
+  const opened = await openQuery(config, search.get('q') ?? '', here);
   const back = opened.ok ? opened.message.source : opened.source;
   return withSkipMarker(back ? `${back.origin}/` : '/');
 }
 
-function answer(config: Config, here: Site, query: QueryMessage, key: string, sid: string, cookies: readonly string[]): Reply {
-  const sealed = sealAnswer(config, here, query.source, { iat: Date.now(), jti: randomId(), hid: query.hid, st: query.st, ret: query.ret, key, sid });
+async function answer(config: Config, here: Site, query: QueryMessage, key: string, sid: string, cookies: readonly string[]): Promise<Reply> {
+  const sealed = await sealAnswer(config, here, query.source, { iat: Date.now(), jti: randomId(), hid: query.hid, st: query.st, ret: query.ret, key, sid });
   return redirect(`${query.source.origin}${config.basePath}/hop/return?a=${sealed}`, cookies);
 }
 
@@ -270,7 +272,7 @@ export async function finishHop<Raw>(
     ctx.rejected(facts, 'hop', reason, here);
     return refusal(reason, continueTo);
   };
-  const opened = openAnswer(config, search.get('a') ?? '', here);
+  const opened = await openAnswer(config, search.get('a') ?? '', here);
   if (!opened.ok) return refuse(opened.reason);
   const answer = opened.message;
   // An authentic answer says which page the visitor asked for: a refusal for want of state
@@ -286,7 +288,7 @@ export async function finishHop<Raw>(
   const stateName = `${names.hopPrefix}${answer.hid}`;
   const stateCookie = cookies[stateName];
   if (stateCookie === undefined) return refuse('STATE_MISSING');
-  const state = openState(config, stateCookie);
+  const state = await openState(config, stateCookie);
   if (!state || !sameText(state.st, answer.st)) return refuse('STATE_MISMATCH');
   const returnTo = safeReturnPath(state.ret, here.origin);
   if (returnTo === undefined) return refuse('BAD_RETURN_PATH');
@@ -298,7 +300,7 @@ export async function finishHop<Raw>(
     // This site did not know the browser when it asked; if it knows it now, another first
     // page of this browser (a second tab) made it the last of a chain meanwhile: both
     // sites settle on one key.
-    const meanwhile = requestLinkCookie(config, here, cookies);
+    const meanwhile = await requestLinkCookie(config, here, cookies);
     if (meanwhile && meanwhile.key !== key && (await settleKeys(ctx, session, meanwhile.key, key)) === meanwhile.key) {
       key = meanwhile.key;
       sid = '';
@@ -307,6 +309,6 @@ export async function finishHop<Raw>(
   const link = await applyConfirmation(ctx, facts, here, session, { why: state.why, key, sid, source: answer.source, mechanism: 'hop' });
   // The page this hop returns to must not hop again. Where it will be in the steady state
   // (a session adopted) nothing is needed; otherwise the cookie says so, for that page only.
-  const set = link ? [linkCookie(config, here, { ...link, hopped: !isSteady(session, here) })] : [];
+  const set = link ? [await linkCookie(config, here, { ...link, hopped: !isSteady(session, here) })] : [];
   return redirect(returnTo, [...set, coreCookie(here, stateName, '', 0)]);
 }

@@ -1,3 +1,5 @@
+import { noteIdOf } from './note.ts';
+import { isPromise } from './platform/types.ts';
 import type { Site } from './sites.ts';
 
 // A Host header is `host[:port]` (RFC 9110 §7.2): a reg-name, IPv4 or bracketed IPv6.
@@ -10,14 +12,41 @@ const HOST_HEADER = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)
  */
 export class SiteTable {
   readonly all: readonly Site[];
-  /** The note id of every site, in order. */
-  readonly noteIds: readonly string[];
   readonly #byHost: ReadonlyMap<string, Site>;
+  #noteIds: readonly string[] = [];
+  #ready: Promise<void> | undefined;
 
+  /** Takes the sites it is given as its own: it writes their note ids (at once on node:crypto, when {@link ready} settles on Web Crypto). */
   constructor(sites: readonly Site[]) {
     this.all = sites;
-    this.noteIds = sites.map((site) => site.noteId);
     this.#byHost = new Map(sites.map((site) => [site.host, site]));
+    const ids = sites.map((site) => noteIdOf(site.origin));
+    if (ids.every((id) => !isPromise(id))) {
+      this.#name(ids as string[]);
+    } else {
+      this.#ready = Promise.all(ids.map((id) => Promise.resolve(id))).then((named) => {
+        this.#name(named);
+        this.#ready = undefined;
+      });
+      this.#ready.catch(() => undefined);
+    }
+  }
+
+  #name(ids: readonly string[]): void {
+    this.all.forEach((site, index) => {
+      (site as { noteId: string }).noteId = ids[index] as string;
+    });
+    this.#noteIds = ids;
+  }
+
+  /** Undefined once every site's note id is known (at once on a synchronous platform), else their derivation. */
+  get ready(): Promise<void> | undefined {
+    return this.#ready;
+  }
+
+  /** The note id of every site, in order (empty until {@link ready}). */
+  get noteIds(): readonly string[] {
+    return this.#noteIds;
   }
 
   /** The site for a `Host` value, honouring the request scheme for the default port; undefined if none. */

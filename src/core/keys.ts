@@ -1,6 +1,10 @@
-import { platform, type Key, type Secret } from '#platform';
+import { platform as native, type Key, type Secret } from '#platform';
 import { SharedSessionError, optionError } from './errors.ts';
+import { isPromise, settle, type AnyPlatform } from './platform/types.ts';
 import { MIN_SECRET_BITS, estimateSecretBits } from './secret-strength.ts';
+
+// Either kind of platform: Web Crypto's answers are promises, node:crypto's are not (and stay synchronous through `settle`).
+const platform: AnyPlatform<Secret, Key> = native;
 
 // Domain separation: the same secret often also signs the session cookie, so the AES keys
 // must be derived (RFC 5869 HKDF), never the raw secret or a prefix of it as the original did.
@@ -39,32 +43,65 @@ const CACHED_HOURS = 8;
  * 1.19 million tokens a second (2^32 / 3600).
  */
 export class SecretKey {
-  /** 4 bytes derived from the secret (not from any AES key): tells which secret sealed a token without trying each. */
-  readonly id: Uint8Array;
-  // Held as the platform's key handle (a KeyObject) so the secret's bytes stay out of the JS heap.
-  readonly #secret: Secret;
+  #id: Uint8Array | undefined;
+  // Held as the platform's key handle (a KeyObject, a CryptoKey) so the secret's bytes stay out of the JS heap.
+  #secret: Secret | undefined;
   /** Oldest use first (a Map keeps insertion order). */
   readonly #hours = new Map<number, Key>();
   #lastHour = -1;
   #lastKey: Key | undefined;
+  #ready: Promise<void> | undefined;
 
+  /**
+   * Starts preparing the secret and its key id, and never waits: on node:crypto both are
+   * done when the constructor returns, on Web Crypto {@link ready} settles when they are.
+   */
   constructor(secret: Uint8Array) {
-    this.#secret = platform.secret(secret);
-    this.id = platform.hkdf(this.#secret, SALT, ID_INFO, KDF.idLength);
+    const done = settle(platform.secret(secret), (prepared) => {
+      this.#secret = prepared;
+      return settle(platform.hkdf(prepared, SALT, ID_INFO, KDF.idLength), (id) => {
+        this.#id = id;
+      });
+    });
+    if (isPromise(done)) {
+      this.#ready = done.then(() => {
+        this.#ready = undefined;
+      });
+      // Whoever seals first awaits it and sees the failure; no unhandled rejection before then.
+      this.#ready.catch(() => undefined);
+    }
   }
 
-  /** The key of one hour, floor(unix ms / 3,600,000). */
-  forHour(hour: number): Key {
+  /** Undefined once the key is prepared (at once on a synchronous platform), else its preparation. */
+  get ready(): Promise<void> | undefined {
+    return this.#ready;
+  }
+
+  /** 4 bytes derived from the secret (not from any AES key): tells which secret sealed a token without trying each. */
+  get id(): Uint8Array {
+    if (!this.#id) throw new Error('SecretKey: not prepared yet (await its `ready` first)');
+    return this.#id;
+  }
+
+  /** The key of one hour, floor(unix ms / 3,600,000): at once when held, else derived (a promise on Web Crypto). */
+  forHour(hour: number): Key | Promise<Key> {
     // Nearly every call asks for the hour asked for last: no Map work on the sealing path.
     if (hour === this.#lastHour && this.#lastKey) return this.#lastKey;
-    let key = this.#hours.get(hour);
-    if (key) {
-      this.#hours.delete(hour);
-    } else {
-      // A prepared key makes each seal ~4x cheaper than passing raw key bytes (measured in issue 5).
-      key = platform.aesKey(platform.hkdf(this.#secret, SALT, KDF.hourInfo(hour), KDF.keyLength));
-      if (this.#hours.size >= CACHED_HOURS) this.#hours.delete(this.#hours.keys().next().value as number);
-    }
+    const held = this.#hours.get(hour);
+    if (held) return this.#remember(hour, held);
+    const secret = this.#secret;
+    if (!secret) throw new Error('SecretKey: not prepared yet (await its `ready` first)');
+    // A prepared key makes each seal ~4x cheaper than passing raw key bytes (measured in issue 5).
+    return settle(
+      settle(platform.hkdf(secret, SALT, KDF.hourInfo(hour), KDF.keyLength), (bytes) => platform.aesKey(bytes)),
+      (key) => this.#remember(hour, key),
+    );
+  }
+
+  #remember(hour: number, key: Key): Key {
+    // Two requests of one new hour on Web Crypto may both derive it: the second's key replaces the first's, both are right.
+    this.#hours.delete(hour);
+    if (this.#hours.size >= CACHED_HOURS) this.#hours.delete(this.#hours.keys().next().value as number);
     this.#hours.set(hour, key);
     this.#lastHour = hour;
     this.#lastKey = key;
@@ -104,15 +141,15 @@ export function deriveKeys(value: unknown): readonly SecretKey[] {
   if (list.length === 0 || value === undefined) {
     throw optionError('secret', 'is required', 'Pass the same long random string to every site, e.g. `process.env.SHARED_SESSION_SECRET`.');
   }
-  const seen = new Set<string>();
+  // Compared as bytes (not by a hash: Web Crypto's is asynchronous and the options are checked synchronously).
+  const seen: Uint8Array[] = [];
   return list.map((secret: unknown, index) => {
     const option = Array.isArray(value) ? `secret[${index}]` : 'secret';
     const bytes = toBytes(secret, option);
     // Judged as written: a string as its characters, bytes as bytes.
     checkStrength(typeof secret === 'string' ? secret : bytes, option);
-    const fingerprint = platform.base64url(platform.sha256(bytes));
-    if (seen.has(fingerprint)) throw optionError(option, 'repeats an earlier secret', 'List each secret once, newest first.');
-    seen.add(fingerprint);
+    if (seen.some((earlier) => platform.equal(earlier, bytes))) throw optionError(option, 'repeats an earlier secret', 'List each secret once, newest first.');
+    seen.push(bytes);
     return new SecretKey(bytes);
   });
 }

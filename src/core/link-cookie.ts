@@ -43,7 +43,7 @@ export function isSid(value: unknown): value is string {
 }
 
 /** The request's link cookie of `site`, opened; see {@link openLinkCookie}. */
-export function requestLinkCookie(config: Config, site: Site, cookies: Readonly<Record<string, string | undefined>>, now = Date.now()): LinkCookie | undefined {
+export function requestLinkCookie(config: Config, site: Site, cookies: Readonly<Record<string, string | undefined>>, now = Date.now()): Promise<LinkCookie | undefined> {
   return openLinkCookie(config, site, cookies[cookieNames(site).link], now);
 }
 
@@ -53,9 +53,9 @@ export function requestLinkCookie(config: Config, site: Site, cookies: Readonly<
  * `linkMaxAgeSeconds`, which the server enforces: a cookie that says it was written longer
  * ago is not accepted, whatever the browser kept.
  */
-export function openLinkCookie(config: Config, site: Site, value: string | undefined, now = Date.now()): LinkCookie | undefined {
+export async function openLinkCookie(config: Config, site: Site, value: string | undefined, now = Date.now()): Promise<LinkCookie | undefined> {
   if (value === undefined) return undefined;
-  const opened = config.sealer.open(Purpose.link, value);
+  const opened = await config.sealer.open(Purpose.link, value);
   if (!opened.ok) return undefined;
   const { k, s, a, q, h, t, w } = opened.payload;
   if (w !== site.noteId || !isLinkKey(k) || !isSid(s) || typeof t !== 'number' || !Number.isFinite(t)) return undefined;
@@ -83,7 +83,7 @@ export function linkCookieDue(config: Config, known: LinkCookie | undefined, nex
 }
 
 /** The Set-Cookie value that stores `link` on `site`. */
-export function linkCookie(config: Config, site: Site, link: LinkCookie, now = Date.now()): string {
+export async function linkCookie(config: Config, site: Site, link: LinkCookie, now = Date.now()): Promise<string> {
   const payload = { w: site.noteId, k: link.key, s: link.sid, t: Math.floor(now / 1000), ...(link.apart ? { a: 1 } : {}), ...(link.asked ? { q: 1 } : {}), ...(link.hopped ? { h: 1 } : {}) };
-  return coreCookie(site, cookieNames(site).link, config.sealer.seal(Purpose.link, payload), config.linkMaxAgeMs / 1000);
+  return coreCookie(site, cookieNames(site).link, await config.sealer.seal(Purpose.link, payload), config.linkMaxAgeMs / 1000);
 }

@@ -86,16 +86,16 @@ export async function syncPageLoad<Raw>(
   const links = new Links(ctx, here, session);
   const id = currentId(session);
   const note = readNote(session.readNote());
-  const known = requestLinkCookie(config, here, cookies);
+  const known = await requestLinkCookie(config, here, cookies);
   const out: string[] = [];
-  const keep = (state: LinkCookie | undefined): Sync => {
+  const keep = async (state: LinkCookie | undefined): Promise<Sync> => {
     if (state === undefined) return { cookies: out };
     // A return's mark is for the page it returns to only: whatever this page decides, it goes.
     const next = state.hopped ? { ...state, hopped: false } : state;
-    if (linkCookieDue(config, known, next)) out.push(linkCookie(config, here, next));
+    if (linkCookieDue(config, known, next)) out.push(await linkCookie(config, here, next));
     return { cookies: out };
   };
-  const ask = (why: HopReason, origin?: string): Sync => {
+  const ask = async (why: HopReason, origin?: string): Promise<Sync> => {
     // One hop per navigation: the page a hop returns to is served as it is (once; the
     // flag goes with this page), so that no answer can send a browser round in circles.
     if (known?.hopped && Date.now() - known.writtenAt < HOP_SETTLE_MS) return keep(known);

@@ -90,14 +90,14 @@ export function claimTtl(config: Config, purpose: Purpose): number {
  * Open a sealed value of `purpose` addressed to `here`: checks, in order, the token, that
  * it names `here` as destination, a configured site other than `here` as source, and its age.
  */
-function openAddressed(
+async function openAddressed(
   config: Config,
   purpose: Purpose,
   text: string,
   here: Site,
   now: number,
-): { ok: true; payload: Record<string, unknown>; source: Site; iat: number; keyIndex: number } | { ok: false; reason: RejectReason; source?: Site | undefined } {
-  const opened = config.sealer.open(purpose, text);
+): Promise<{ ok: true; payload: Record<string, unknown>; source: Site; iat: number; keyIndex: number } | { ok: false; reason: RejectReason; source?: Site | undefined }> {
+  const opened = await config.sealer.open(purpose, text);
   if (!opened.ok) return opened;
   const { src, dst, iat } = opened.payload;
   // Authentic payloads are ours; a missing field means a format slip between versions.
@@ -111,16 +111,16 @@ function openAddressed(
   return { ok: true, payload: opened.payload, source, iat, keyIndex: opened.keyIndex };
 }
 
-export function openPush(config: Config, text: string, here: Site, now = Date.now()): Opened<PushMessage> {
-  const opened = openAddressed(config, Purpose.push, text, here, now);
+export async function openPush(config: Config, text: string, here: Site, now = Date.now()): Promise<Opened<PushMessage>> {
+  const opened = await openAddressed(config, Purpose.push, text, here, now);
   if (!opened.ok) return opened;
   const { jti, sid } = opened.payload;
   if (typeof jti !== 'string' || !JTI.test(jti) || !isSid(sid) || sid === '') return { ok: false, reason: 'TOKEN_VERSION' };
   return { ok: true, message: { source: opened.source, iat: opened.iat, jti, sid }, keyIndex: opened.keyIndex };
 }
 
-export function openQuery(config: Config, text: string, here: Site, now = Date.now()): Opened<QueryMessage> {
-  const opened = openAddressed(config, Purpose.query, text, here, now);
+export async function openQuery(config: Config, text: string, here: Site, now = Date.now()): Promise<Opened<QueryMessage>> {
+  const opened = await openAddressed(config, Purpose.query, text, here, now);
   if (!opened.ok) return opened;
   const { hid, st, via, ret } = opened.payload;
   if (typeof hid !== 'string' || !HID.test(hid) || typeof st !== 'string' || !STATE.test(st) || !isReturnPath(ret)) return { ok: false, reason: 'TOKEN_VERSION', source: opened.source };
@@ -130,8 +130,8 @@ export function openQuery(config: Config, text: string, here: Site, now = Date.n
   return { ok: true, message: { source: opened.source, iat: opened.iat, hid, st, ret, via: via as string[] }, keyIndex: opened.keyIndex };
 }
 
-export function openAnswer(config: Config, text: string, here: Site, now = Date.now()): Opened<AnswerMessage> {
-  const opened = openAddressed(config, Purpose.answer, text, here, now);
+export async function openAnswer(config: Config, text: string, here: Site, now = Date.now()): Promise<Opened<AnswerMessage>> {
+  const opened = await openAddressed(config, Purpose.answer, text, here, now);
   if (!opened.ok) return opened;
   const { jti, hid, st, k, sid, ret } = opened.payload;
   if (typeof jti !== 'string' || !JTI.test(jti) || typeof hid !== 'string' || !HID.test(hid) || typeof st !== 'string' || !STATE.test(st)) {
@@ -141,8 +141,8 @@ export function openAnswer(config: Config, text: string, here: Site, now = Date.
   return { ok: true, message: { source: opened.source, iat: opened.iat, jti, hid, st, key: k, sid, ret }, keyIndex: opened.keyIndex };
 }
 
-export function openVoucher(config: Config, text: string, here: Site, now = Date.now()): Opened<VoucherMessage> {
-  const opened = openAddressed(config, Purpose.voucher, text, here, now);
+export async function openVoucher(config: Config, text: string, here: Site, now = Date.now()): Promise<Opened<VoucherMessage>> {
+  const opened = await openAddressed(config, Purpose.voucher, text, here, now);
   if (!opened.ok) return opened;
   const { sid } = opened.payload;
   if (!isSid(sid) || sid === '') return { ok: false, reason: 'TOKEN_VERSION' };
@@ -158,21 +158,21 @@ function isReturnPath(value: unknown): value is string {
 export const MAX_RETURN_PATH = 1024;
 
 /** Seal a push token from `here` to `destination`. */
-export function sealPush(config: Config, here: Site, destination: Site, sid: string, jti: string, now = Date.now()): string {
+export function sealPush(config: Config, here: Site, destination: Site, sid: string, jti: string, now = Date.now()): Promise<string> {
   return config.sealer.seal(Purpose.push, { src: here.origin, dst: destination.origin, iat: now, jti, sid });
 }
 
 /** Seal a query from the asking site `asker` to `target`. */
-export function sealQuery(config: Config, asker: Site, target: Site, query: Omit<QueryMessage, 'source'>): string {
+export function sealQuery(config: Config, asker: Site, target: Site, query: Omit<QueryMessage, 'source'>): Promise<string> {
   return config.sealer.seal(Purpose.query, { src: asker.origin, dst: target.origin, iat: query.iat, hid: query.hid, st: query.st, ret: query.ret, via: query.via });
 }
 
 /** Seal the answer of `here` to the asking site. */
-export function sealAnswer(config: Config, here: Site, asker: Site, answer: Omit<AnswerMessage, 'source'>): string {
+export function sealAnswer(config: Config, here: Site, asker: Site, answer: Omit<AnswerMessage, 'source'>): Promise<string> {
   return config.sealer.seal(Purpose.answer, { src: here.origin, dst: asker.origin, iat: answer.iat, jti: answer.jti, hid: answer.hid, st: answer.st, ret: answer.ret, k: answer.key, sid: answer.sid });
 }
 
 /** Seal a voucher for `here`, from a push of `source`. */
-export function sealVoucher(config: Config, here: Site, source: Site, sid: string, now = Date.now()): string {
+export function sealVoucher(config: Config, here: Site, source: Site, sid: string, now = Date.now()): Promise<string> {
   return config.sealer.seal(Purpose.voucher, { src: source.origin, dst: here.origin, iat: now, sid });
 }

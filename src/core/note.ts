@@ -1,4 +1,8 @@
-import { platform } from '#platform';
+import { platform as native, type Key, type Secret } from '#platform';
+import { settle, type AnyPlatform } from './platform/types.ts';
+
+// Either kind of platform: Web Crypto's SHA-256 is a promise, node:crypto's is not.
+const platform: AnyPlatform<Secret, Key> = native;
 
 /**
  * What the core keeps inside a shared session record, under {@link NOTE_KEY}: the link key
@@ -47,9 +51,9 @@ const MODE: Readonly<Record<string, HoldMode>> = { f: 'held', p: 'pushed' };
 
 export const EMPTY_NOTE: Note = { key: undefined, previous: undefined, moved: false, entries: '' };
 
-/** The 6-character id a note names `origin` by. */
-export function noteIdOf(origin: string): string {
-  return platform.base64url(platform.sha256(platform.utf8(origin))).slice(0, 6);
+/** The 6-character id a note names `origin` by: at once on node:crypto, a promise on Web Crypto. */
+export function noteIdOf(origin: string): string | Promise<string> {
+  return settle(platform.sha256(platform.utf8(origin)), (hash) => platform.base64url(hash).slice(0, 6));
 }
 
 /** Parse a stored note; anything unexpected under the key counts as no note. */

@@ -56,10 +56,12 @@ export async function mintLoader<Raw>(ctx: Context<Raw>, facts: RequestFacts<Raw
   const now = Date.now();
   let html = '';
   let next = holder(note, here.noteId) === undefined ? withHolder(note, here.noteId, 'held') : note;
-  for (const site of targets) {
-    html += scriptTag(site, config.basePath, sealPush(config, here, site, sid, randomId(), now), nonce);
+  // Sealed side by side: on Web Crypto each seal is a promise.
+  const tokens = await Promise.all(targets.map((site) => sealPush(config, here, site, sid, randomId(), now)));
+  targets.forEach((site, index) => {
+    html += scriptTag(site, config.basePath, tokens[index] as string, nonce);
     next = withHolder(next, site.noteId, 'pushed');
-  }
+  });
   session.writeNote(writeNote(next));
   return html;
 }
@@ -76,7 +78,7 @@ export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Ra
     ctx.rejected(facts, 'push', reason, here);
     return scriptReply({ refused: reason });
   };
-  const opened = openPush(config, token, here);
+  const opened = await openPush(config, token, here);
   if (!opened.ok) return refuse(opened.reason);
   const push = opened.message;
   // The token is a bearer credential inside a page of its source site. A page elsewhere
@@ -87,7 +89,7 @@ export async function receivePush<Raw>(ctx: Context<Raw>, facts: RequestFacts<Ra
   if (refererOrigin(facts.header('referer')) !== push.source.origin) return refuse('REFERER_MISMATCH');
   if (!(await ctx.sharing(session).claimOnce(`push:${push.jti}`, claimTtl(config, Purpose.push)))) return refuse('TOKEN_REPLAYED');
   ctx.noteKeyIndex(opened.keyIndex);
-  return scriptReply({ accepted: voucherCookie(here, sealVoucher(config, here, push.source, push.sid), VOUCHER_LIFETIME_MS / 1000) });
+  return scriptReply({ accepted: voucherCookie(here, await sealVoucher(config, here, push.source, push.sid), VOUCHER_LIFETIME_MS / 1000) });
 }
 
 /**
@@ -105,7 +107,7 @@ export async function takeVoucher<Raw>(
   const value = cookies[cookieNames(here).voucher];
   if (value === undefined) return { cookies: [], settled: false };
   const spent = [voucherCookie(here, '', 0)];
-  const opened = openVoucher(ctx.config, value, here);
+  const opened = await openVoucher(ctx.config, value, here);
   if (!opened.ok) {
     ctx.rejected(facts, 'push', opened.reason, here);
     return { cookies: spent, settled: false };
@@ -113,12 +115,12 @@ export async function takeVoucher<Raw>(
   const { source, sid } = opened.message;
   // With the hop on, a voucher only saves the hop of a browser this site knows, in the
   // epoch it knows: it must follow from this site's own link key (see applyConfirmation).
-  const known = ctx.config.hop ? requestLinkCookie(ctx.config, here, cookies) : undefined;
+  const known = ctx.config.hop ? await requestLinkCookie(ctx.config, here, cookies) : undefined;
   if (ctx.config.hop && !known) return { cookies: spent, settled: false };
   const before = session.isEmpty() ? '' : session.id;
   const link = await applyConfirmation(ctx, facts, here, session, { why: 'confirm', key: undefined, sid, source, mechanism: 'push', epoch: known?.key });
   const adopted = !session.isEmpty() && session.id === sid && before !== sid;
-  return { cookies: link ? [...spent, linkCookie(ctx.config, here, link)] : spent, settled: adopted };
+  return { cookies: link ? [...spent, await linkCookie(ctx.config, here, link)] : spent, settled: adopted };
 }
 
 function refererOrigin(value: string | undefined): string | undefined {

@@ -67,6 +67,12 @@ export class SharedSession<Raw = unknown> {
   readonly #context: Context<Raw>;
   // Private, so that only the core emits: an app holding this object can listen, never fake an event.
   readonly #events: Emitter<SharedSessionEvents<Raw>> = new Emitter({ target: this, onListenerError: (error, event) => this.#listenerFailed(error, event) });
+  /**
+   * The keys' and note ids' preparation (a promise on Web Crypto, whose hashing is
+   * asynchronous), awaited by the first requests; undefined once done, and from the start on
+   * node:crypto, so that the steady state never meets a promise.
+   */
+  #preparing: Promise<void> | undefined;
   #memoryStore: SharingStore | undefined;
   #oldKeyWarnedAt = -Infinity;
   #warnedOnce = new Set<WarningCode>();
@@ -75,6 +81,14 @@ export class SharedSession<Raw = unknown> {
   constructor(options: SharedSessionOptions, extraOptionKeys?: ReadonlySet<string>) {
     const config = resolveOptions(options, extraOptionKeys);
     this.#config = config;
+    const pending = [config.sealer.ready, config.sites.ready].filter((ready) => ready !== undefined);
+    if (pending.length > 0) {
+      this.#preparing = Promise.all(pending).then(() => {
+        this.#preparing = undefined;
+      });
+      // Seen by the request that awaits it (a 500 from the adapter), never as an unhandled rejection.
+      this.#preparing.catch(() => undefined);
+    }
     this.#sites = Object.freeze(config.sites.all.map((site) => site.origin));
     const health = new SiteHealth(config, (site, result) =>
       result.up
@@ -158,18 +172,19 @@ export class SharedSession<Raw = unknown> {
    * adapter sends a `reply` as is, or passes the request on to the app with `cookies`.
    */
   async handle(facts: RequestFacts<Raw>, session: SessionPort | undefined): Promise<Handled> {
+    if (this.#preparing) await this.#preparing;
     const route = this.#route(facts.path);
     if (route === undefined) return this.#pageLoad(facts, session);
     if (route === 'health') return facts.method === 'GET' || facts.method === 'HEAD' ? { kind: 'reply', reply: HEALTHY } : PASS;
     const mechanism = route === 'push' ? 'push' : 'hop';
-    const refuse = (reason: RejectReason, site: Site | undefined): Handled => {
+    const refuse = async (reason: RejectReason, site: Site | undefined): Promise<Handled> => {
       this.#rejected(facts, mechanism, reason, site);
       if (mechanism === 'push') return { kind: 'reply', reply: scriptReply({ refused: reason }) };
       // A Host that is not one of the sites gets no page that sends the visitor anywhere;
       // a refused step of a hop continues: a query back to the site that asked, a return to
       // this site's home page.
       if (!site) return { kind: 'reply', reply: textReply(reason) };
-      const continueTo = route === 'hop' ? queryRefusalTarget(this.#config, new URLSearchParams(facts.search), site) : withSkipMarker('/');
+      const continueTo = route === 'hop' ? await queryRefusalTarget(this.#config, new URLSearchParams(facts.search), site) : withSkipMarker('/');
       return { kind: 'reply', reply: refusal(reason, continueTo) };
     };
     const lookup = this.#siteOf(facts);
@@ -202,7 +217,8 @@ export class SharedSession<Raw = unknown> {
   concerns(facts: RequestFacts<Raw>, session?: SessionPort): boolean {
     if (this.#route(facts.path) !== undefined) return true;
     if (!isTopLevelNavigation(facts)) return false;
-    return session === undefined || !this.#steady(facts, session);
+    // Before the note ids are known (the first moments on Web Crypto) no page load counts as steady: handle() waits for them.
+    return session === undefined || this.#preparing !== undefined || !this.#steady(facts, session);
   }
 
   /** A page load in the steady state (see link.ts) with no voucher cookie to delete: nothing to do. */
@@ -266,6 +282,7 @@ export class SharedSession<Raw = unknown> {
    */
   async loader(facts: RequestFacts<Raw>, session: SessionPort | undefined, options: LoaderOptions = {}): Promise<string> {
     if (!this.#config.push || !session || session.isEmpty()) return '';
+    if (this.#preparing) await this.#preparing;
     // The steady state, first: every site holds the session or was sent it; nothing to mint, nothing to ask.
     const note = readNote(session.readNote());
     if (recordedAll(note, this.#config.sites.noteIds)) return '';

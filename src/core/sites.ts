@@ -1,5 +1,4 @@
 import { optionError } from './errors.ts';
-import { noteIdOf } from './note.ts';
 
 /** One configured site, parsed once at start-up. */
 export interface Site {
@@ -12,7 +11,11 @@ export interface Site {
   readonly loopbackName: boolean;
   /** Position in `sites` (0 is the first). */
   readonly index: number;
-  /** How a session's note names this site (see note.ts). */
+  /**
+   * How a session's note names this site (see note.ts). Written by the {@link SiteTable}
+   * that holds the site (a SHA-256, asynchronous on Web Crypto): read it only once the
+   * table is ready.
+   */
   readonly noteId: string;
 }
 
@@ -47,7 +50,7 @@ export function parseSite(value: unknown, index: number, allowInsecureHttp: bool
       'Use https://, or set `allowInsecureHttp: true` for a private test network.',
     );
   }
-  return { origin: url.origin, host: url.host, secure: url.protocol === 'https:', loopbackName, index, noteId: noteIdOf(url.origin) };
+  return { origin: url.origin, host: url.host, secure: url.protocol === 'https:', loopbackName, index, noteId: '' };
 }
 
 /** Parse and check the whole `sites` list: at least two, no duplicates. */

@@ -1,5 +1,5 @@
-import { platform } from '#platform';
-import type { Mode, Platform } from './platform/types.ts';
+import { platform as native, type Key, type Secret } from '#platform';
+import { isPromise, type AnyPlatform, type Mode, type Platform } from './platform/types.ts';
 import type { SecretKey } from './keys.ts';
 import { randomBytesPooled } from './random.ts';
 import type { RejectReason } from './reasons.ts';
@@ -15,6 +15,9 @@ import type { RejectReason } from './reasons.ts';
  * as another. test/vectors/tokens.json holds worked examples.
  */
 export const TOKEN_VERSION = 2;
+
+// Either kind of platform: Web Crypto's answers are promises, node:crypto's are not (awaited only when they are one).
+const platform: AnyPlatform<Secret, Key> = native;
 
 /** What a sealed value is for. Part of the authenticated header: a value sealed for one purpose is never read as another. */
 export const Purpose = {
@@ -57,30 +60,54 @@ export function hourAt(ms: number): number {
   return Math.floor(ms / HOUR_MS);
 }
 
-/** Seals with the newest secret and the current hour's key, opens with any secret and any hour a token may still be in use. */
+/**
+ * Seals with the newest secret and the current hour's key, opens with any secret and any
+ * hour a token may still be in use. Both answer a promise, as Web Crypto does; on
+ * node:crypto nothing inside waits (the first call only awaits the keys' preparation when
+ * a Web Crypto platform has not finished it yet).
+ */
 export class Sealer {
   readonly #keys: readonly SecretKey[];
   readonly #now: () => number;
+  #ready: Promise<void> | undefined;
 
   /** `now` is the clock, unix milliseconds: tests and vectors fix it. */
   constructor(keys: readonly SecretKey[], now: () => number = Date.now) {
     if (keys.length === 0) throw new TypeError('Sealer needs at least one key');
     this.#keys = keys;
     this.#now = now;
+    const pending = keys.map((key) => key.ready).filter((ready) => ready !== undefined);
+    if (pending.length > 0) {
+      this.#ready = Promise.all(pending).then(() => {
+        this.#ready = undefined;
+      });
+      this.#ready.catch(() => undefined);
+    }
   }
 
-  seal(purpose: Purpose, payload: object): string {
+  /** Undefined once every key is prepared (at once on a synchronous platform), else their preparation. */
+  get ready(): Promise<void> | undefined {
+    return this.#ready;
+  }
+
+  seal(purpose: Purpose, payload: object): Promise<string> {
+    // Not an async function: returning sealToken's promise from one would cost another promise and its ticks on every seal.
+    if (this.#ready) return this.#ready.then(() => this.seal(purpose, payload));
     return sealToken(this.#keys[0] as SecretKey, hourAt(this.#now()), purpose, payload, randomBytesPooled(IV));
   }
 
-  /** Open a sealed value; untrusted input never throws, it yields a reason. */
-  open(purpose: Purpose, text: string, maxLength = MAX_TOKEN_LENGTH): OpenResult {
+  /** Open a sealed value; untrusted input never throws (nor rejects), it yields a reason. */
+  async open(purpose: Purpose, text: string, maxLength = MAX_TOKEN_LENGTH): Promise<OpenResult> {
     const token = parseToken(purpose, text, hourAt(this.#now()), maxLength);
     if (!token.ok) return token;
+    if (this.#ready) await this.#ready;
     for (let index = 0; index < this.#keys.length; index++) {
       const key = this.#keys[index] as SecretKey;
       if (!hasKeyId(token, key.id)) continue;
-      const plain = platform.open(key.forHour(token.hour), token.iv, token.header, token.sealed);
+      let hourKey = key.forHour(token.hour);
+      if (isPromise(hourKey)) hourKey = await hourKey;
+      let plain = platform.open(hourKey, token.iv, token.header, token.sealed);
+      if (isPromise(plain)) plain = await plain;
       const payload = plain && readPayload(plain);
       if (payload) return { ok: true, payload, keyIndex: index };
     }
@@ -92,11 +119,16 @@ export class Sealer {
  * The seal itself, with the hour and the IV given: {@link Sealer.seal} passes the current
  * hour and a random IV, the test vectors fixed ones. Internal (src/index.ts does not
  * export it): an IV used twice under one hour's key gives away GCM's authentication key.
+ * The key must be prepared (its `ready` settled).
  */
-export function sealToken(key: SecretKey, hour: number, purpose: Purpose, payload: object, iv: Uint8Array): string {
+export async function sealToken(key: SecretKey, hour: number, purpose: Purpose, payload: object, iv: Uint8Array): Promise<string> {
   if (iv.length !== IV) throw new RangeError(`sealToken: the IV must be ${IV} bytes`);
   const header = tokenHeader(purpose, key.id, hour);
-  return joinToken(header, iv, platform.seal(key.forHour(hour), iv, header, encodePayload(payload)));
+  let hourKey = key.forHour(hour);
+  if (isPromise(hourKey)) hourKey = await hourKey;
+  let sealed = platform.seal(hourKey, iv, header, encodePayload(payload));
+  if (isPromise(sealed)) sealed = await sealed;
+  return joinToken(header, iv, sealed);
 }
 
 /*

@@ -12,7 +12,7 @@ export const sealer = new Sealer(deriveKeys(SHARED_SECRET));
  * one: for a test that needs a token a page would not mint (a site outside the source's
  * `sites`, a session that already holds, a claim altered on purpose). `fields` override.
  */
-export function craftPush(src: string, dst: string, sid: string, fields: Record<string, unknown> = {}): string {
+export function craftPush(src: string, dst: string, sid: string, fields: Record<string, unknown> = {}): Promise<string> {
   return sealer.seal(Purpose.push, { src, dst, sid, iat: Date.now(), jti: randomBytes(16).toString('base64url'), ...fields });
 }
 

@@ -7,14 +7,14 @@ import { Purpose, Sealer } from '../../src/core/token.ts';
 import { randomId } from '../../src/core/random.ts';
 import { Client, NAVIGATION_HEADERS, SCRIPT_LOAD_HEADERS } from './http.ts';
 import { freePort } from './ports.ts';
-import { SESSION_SECRET, SHARED_SECRET, type SiteProcess } from './sites.ts';
+import { SESSION_SECRET, SHARED_SECRET, SITE_CONDITIONS, type SiteProcess } from './sites.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/race-site.ts', import.meta.url));
 const sealer = new Sealer(deriveKeys(SHARED_SECRET));
 
 /** One race-site process (test/fixtures/race-site.ts) on `storeSpec`. */
 export function startRaceSite(origin: string, sites: readonly string[], storeSpec: string, listenPort?: number): Promise<SiteProcess> {
-  const args = ['--conditions=@shared-session/source', FIXTURE, '--origin', origin, '--sites', sites.join(','), '--store', storeSpec];
+  const args = [...SITE_CONDITIONS, FIXTURE, '--origin', origin, '--sites', sites.join(','), '--store', storeSpec];
   if (listenPort !== undefined) args.push('--listen-port', String(listenPort));
   const child = spawn(process.execPath, args, { env: { ...process.env, SHARED_SESSION_SECRET: SHARED_SECRET, SESSION_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -69,7 +69,7 @@ export function describeRaces(label: string, storeSpec: () => string | Promise<s
     async function sharedVisitor(): Promise<{ visitor: Client; id: string }> {
       const visitor = new Client();
       const { id } = JSON.parse((await visitor.fetch(`${a.origin}/set?key=user&value=alice`)).body) as { id: string };
-      const token = sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: b.origin, iat: Date.now(), jti: randomId() });
+      const token = await sealer.seal(Purpose.push, { sid: id, src: a.origin, dst: b.origin, iat: Date.now(), jti: randomId() });
       const pushed = await visitor.fetch(`${b.origin}/shared-session/${token}.js`, { headers: { ...SCRIPT_LOAD_HEADERS, referer: `${a.origin}/` } });
       assert.equal(pushed.headers['shared-session-reason'], 'ACCEPTED');
       // b takes the voucher on the visitor's next page load there.

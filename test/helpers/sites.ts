@@ -35,9 +35,19 @@ export function startSite(
   );
 }
 
-/** Run a site's script (`args`, on this Node with the source condition) and wait until it prints `ready <origin>`. */
+/**
+ * The conditions a site process runs under: the sources, and the Web Crypto platform when
+ * this test process runs on it (`npm run test:web-platform`), so that the sites' core seals
+ * on the platform under test, not only the test's own.
+ */
+export const SITE_CONDITIONS: readonly string[] = [
+  '--conditions=@shared-session/source',
+  ...(process.execArgv.includes('--conditions=@shared-session/web-platform') ? ['--conditions=@shared-session/web-platform'] : []),
+];
+
+/** Run a site's script (`args`, on this Node with {@link SITE_CONDITIONS}) and wait until it prints `ready <origin>`. */
 export function startSiteProcess(origin: string, args: readonly string[], env: Record<string, string>): Promise<SiteProcess> {
-  const child = spawn(process.execPath, ['--conditions=@shared-session/source', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SITE_CONDITIONS, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const stop = (): Promise<void> =>
     new Promise((resolve) => {

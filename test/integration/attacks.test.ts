@@ -241,7 +241,7 @@ describe('attacks on the sharing protocol', () => {
       await login(visitor, shop, 'alice');
       await visitor.navigate(`${blog}/`);
       const { sessionId } = await whoami(visitor, blog);
-      visitor.cookies(blog).set('shared-session.voucher', sealer.seal(Purpose.voucher, { src: shop, dst: blog, iat: Date.now(), sid: sessionId }));
+      visitor.cookies(blog).set('shared-session.voucher', await sealer.seal(Purpose.voucher, { src: shop, dst: blog, iat: Date.now(), sid: sessionId }));
       const page = await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS });
       assert.equal(page.status, 200);
       const spent = page.setCookies.find((cookie) => cookie.name === 'shared-session.voucher');

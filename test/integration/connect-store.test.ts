@@ -69,7 +69,7 @@ describe('a connect store users already have: connect-redis', () => {
       // connect-redis 10's methods return promises (the callback is optional).
       await store.set('shared-one', { cookie: { maxAge: 60_000 } as never, cart: ['tea'] } as never);
       // The first use of the sharing store, a valid push, says where token ids are kept.
-      const token = craftPush(origins[0]!, origins[1]!, 'shared-one');
+      const token = await craftPush(origins[0]!, origins[1]!, 'shared-one');
       const push = (visitor: Client) => visitor.fetch(`${origins[1]}/shared-session/${token}.js`, { headers: scriptLoad(origins[0]!) });
       const visitor = new Client();
       assert.equal((await push(visitor)).headers['shared-session-reason'], 'ACCEPTED');

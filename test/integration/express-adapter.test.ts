@@ -135,7 +135,7 @@ describe('Express adapter over express-session', () => {
     assert.match(response.body, /<script src="[^"]+" async referrerpolicy="origin" nonce="n0nce&quot;&lt;"><\/script>/);
     for (const src of sources) {
       assert.match(new URL(src).pathname, /^\/shared-session\/[A-Za-z0-9_-]+\.js$/);
-      const opened = sealer.open(Purpose.push, tokenOf(src));
+      const opened = await sealer.open(Purpose.push, tokenOf(src));
       assert.ok(opened.ok);
       assert.equal(opened.payload.src, a.origin);
       assert.equal(opened.payload.dst, new URL(src).origin);
@@ -211,7 +211,7 @@ describe('Express adapter over express-session', () => {
     assert.equal(voucher.httpOnly, true);
     assert.equal(voucher.path, '/');
     assert.equal(voucher.domain, undefined);
-    const opened = sealer.open(Purpose.voucher, voucher.value ?? '');
+    const opened = await sealer.open(Purpose.voucher, voucher.value ?? '');
     assert.ok(opened.ok);
     assert.deepEqual([opened.payload.src, opened.payload.dst, opened.payload.sid], [a.origin, b.origin, id]);
 
@@ -265,7 +265,7 @@ describe('Express adapter over express-session', () => {
     const r = await startExpressSite({ origin, sites: [sites[0]!, origin], store: own(), shared: { alwaysReplace: true, hop: false } });
     try {
       await visitor.fetch(`${origin}/add?item=own`);
-      const push = await visitor.fetch(`${origin}/shared-session/${craftPush(a.origin, origin, id!)}.js`, { headers: scriptLoad(a.origin) });
+      const push = await visitor.fetch(`${origin}/shared-session/${await craftPush(a.origin, origin, id!)}.js`, { headers: scriptLoad(a.origin) });
       assert.equal(push.headers['shared-session-reason'], 'ACCEPTED');
       await visitor.navigate(`${origin}/`);
       assert.deepEqual(await whoami(visitor, origin), { id, cart: ['from-a'] });
@@ -306,14 +306,14 @@ describe('Express adapter over express-session', () => {
     const client = new Client();
     await client.fetch(`${b.origin}/add?item=keep`);
     const before = await snapshot();
-    const forged = craftPush(a.origin, c.origin, 'x');
+    const forged = await craftPush(a.origin, c.origin, 'x');
     for (const token of ['not$base64', forged, 'A'.repeat(3000)]) {
       const response = await client.fetch(`${b.origin}/shared-session/${token}.js`, { headers: scriptLoad(a.origin) });
       assert.ok(response.status >= 400, `status ${response.status}`);
       assert.equal(response.setCookies.length, 0);
     }
     // A valid token fetched as a page (a link to it, anywhere) is no script load.
-    const valid = craftPush(a.origin, b.origin, 'some-session');
+    const valid = await craftPush(a.origin, b.origin, 'some-session');
     const navigated = await client.fetch(`${b.origin}/shared-session/${valid}.js`, { headers: { ...NAVIGATION_HEADERS, referer: `${a.origin}/` } });
     assert.equal(navigated.headers['shared-session-reason'], 'NOT_A_SCRIPT_LOAD');
     assert.equal(navigated.setCookies.length, 0);
@@ -334,7 +334,7 @@ describe('Express adapter over express-session', () => {
     const seen: WarningEvent[] = [];
     w.shared.on('warning', (event) => seen.push(event));
     try {
-      const response = await request(`${origin}/shared-session/${craftPush(a.origin, origin, 'x')}.js`, { headers: scriptLoad(a.origin) });
+      const response = await request(`${origin}/shared-session/${await craftPush(a.origin, origin, 'x')}.js`, { headers: scriptLoad(a.origin) });
       assert.equal(response.status, 503);
       assert.equal(response.headers['shared-session-reason'], 'STORE_UNAVAILABLE');
       assert.ok(seen.some((event) => event.code === 'NO_SESSION'));
@@ -350,7 +350,7 @@ describe('Express adapter over express-session', () => {
     const d = await startExpressSite({ origin, sites: [sites[0]!, origin], store: broken });
     const seen: WarningEvent[] = [];
     d.shared.on('warning', (event) => seen.push(event));
-    const token = craftPush(a.origin, origin, 'some-session');
+    const token = await craftPush(a.origin, origin, 'some-session');
     broken.close();
     const response = await request(`${origin}/shared-session/${token}.js`, { headers: scriptLoad(a.origin) });
     await d.close();
@@ -440,7 +440,7 @@ describe('Express adapter over express-session', () => {
       const visitor = new Client();
       await visitor.fetch(`${a.origin}/add?item=tea`);
       const { id } = await whoami(visitor, a.origin);
-      const pushed = await visitor.fetch(`${origin}/shared-session/${craftPush(a.origin, origin, id!)}.js`, { headers: scriptLoad(a.origin) });
+      const pushed = await visitor.fetch(`${origin}/shared-session/${await craftPush(a.origin, origin, id!)}.js`, { headers: scriptLoad(a.origin) });
       assert.equal(pushed.headers['shared-session-reason'], 'ACCEPTED');
       await new Promise((resolve) => setTimeout(resolve, 50)); // a save after the response would land now
       assert.deepEqual(calls, { read: 0, write: 0, refresh: 0 }, 'the push reads and writes no session');

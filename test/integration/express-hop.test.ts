@@ -44,7 +44,7 @@ describe('the hop through the Express adapter', () => {
       const response = await viaProxy({});
       assert.equal(response.status, 303);
       assert.match(response.headers.location ?? '', /^https:\/\/a\.example\/shared-session\/hop\?q=[A-Za-z0-9_-]+$/);
-      const query = sealer.open(Purpose.query, new URL(response.headers.location!).searchParams.get('q')!);
+      const query = await sealer.open(Purpose.query, new URL(response.headers.location!).searchParams.get('q')!);
       assert.ok(query.ok);
       assert.deepEqual([query.payload.src, query.payload.dst], ['https://b.example', 'https://a.example']);
       const [state] = response.setCookies;

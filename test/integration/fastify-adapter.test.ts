@@ -209,14 +209,14 @@ describe('Fastify adapter over @fastify/session', () => {
     const client = new Client();
     await client.fetch(`${b.origin}/add?item=keep`);
     const before = await snapshot();
-    const forged = craftPush(a.origin, c.origin, 'x');
+    const forged = await craftPush(a.origin, c.origin, 'x');
     for (const token of ['not$base64', forged, 'A'.repeat(3000)]) {
       const response = await client.fetch(`${b.origin}/shared-session/${token}.js`, { headers: scriptLoad(a.origin) });
       assert.ok(response.status >= 400 && response.status < 500, `status ${response.status}`);
       assert.ok(response.headers['shared-session-reason']);
       assert.equal(response.setCookies.length, 0);
     }
-    const valid = craftPush(a.origin, b.origin, 'some-session');
+    const valid = await craftPush(a.origin, b.origin, 'some-session');
     for (const [label, headers] of Object.entries(notScriptLoads(a.origin))) {
       const response = await client.fetch(`${b.origin}/shared-session/${valid}.js`, { headers });
       assert.equal(response.headers['shared-session-reason'], 'NOT_A_SCRIPT_LOAD', label);
@@ -262,7 +262,7 @@ describe('Fastify adapter over @fastify/session', () => {
     const seen: WarningEvent[] = [];
     w.shared.on('warning', (event) => seen.push(event));
     try {
-      const response = await request(`${origin}/shared-session/${craftPush(a.origin, origin, 'x')}.js`, { headers: scriptLoad(a.origin) });
+      const response = await request(`${origin}/shared-session/${await craftPush(a.origin, origin, 'x')}.js`, { headers: scriptLoad(a.origin) });
       assert.equal(response.status, 503);
       assert.equal(response.headers['shared-session-reason'], 'STORE_UNAVAILABLE');
       assert.ok(seen.some((event) => event.code === 'NO_SESSION'));
@@ -279,7 +279,7 @@ describe('Fastify adapter over @fastify/session', () => {
     d.shared.on('warning', (event) => seen.push(event));
     broken.close();
     try {
-      const response = await request(`${origin}/shared-session/${craftPush(a.origin, origin, 'some-session')}.js`, { headers: scriptLoad(a.origin) });
+      const response = await request(`${origin}/shared-session/${await craftPush(a.origin, origin, 'some-session')}.js`, { headers: scriptLoad(a.origin) });
       assert.equal(response.status, 503);
       assert.equal(response.headers['shared-session-reason'], 'STORE_UNAVAILABLE');
       assert.equal(response.setCookies.length, 0);

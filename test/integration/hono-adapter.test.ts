@@ -97,7 +97,7 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
     const sources = scriptSources(response.body);
     assert.deepEqual(sources.map((src) => new URL(src).origin), [b.origin, c.origin]);
     for (const src of sources) {
-      const opened = sealer.open(Purpose.push, tokenOf(src));
+      const opened = await sealer.open(Purpose.push, tokenOf(src));
       assert.ok(opened.ok);
       assert.deepEqual([opened.payload.src, opened.payload.dst, opened.payload.sid], [a.origin, new URL(src).origin, id]);
     }
@@ -160,7 +160,7 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
     assert.equal(pushed.headers['content-type'], 'text/javascript; charset=utf-8');
     assert.deepEqual(pushed.setCookies.map((cookie) => cookie.name), [VOUCHER]);
     assert.equal(await snapshot(), before, 'the push writes no session');
-    const opened = sealer.open(Purpose.voucher, pushed.setCookies[0]?.value ?? '');
+    const opened = await sealer.open(Purpose.voucher, pushed.setCookies[0]?.value ?? '');
     assert.ok(opened.ok);
     assert.equal(opened.payload.sid, id);
     // A request that is no page load leaves the voucher alone.
@@ -179,19 +179,19 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
   it('refuses replays, wrong methods and anything but a script load, with reason and status, no cookie and no store write', async () => {
     const client = new Client();
     await client.fetch(`${b.origin}/add?item=keep`);
-    const valid = craftPush(a.origin, b.origin, 'some-session');
+    const valid = await craftPush(a.origin, b.origin, 'some-session');
     const accepted = await client.fetch(`${b.origin}/shared-session/${valid}.js`, { headers: scriptLoad(a.origin) });
     assert.equal(accepted.headers['shared-session-reason'], 'ACCEPTED');
     const before = await snapshot();
     const seen = b.events.length;
-    const fresh = craftPush(a.origin, b.origin, 'some-session');
+    const fresh = await craftPush(a.origin, b.origin, 'some-session');
     // The replay's event names it; its answer says TOKEN_REFUSED, as for an expired token (a thief learns nothing).
     const cases: [string, string, { method?: string; headers: Record<string, string> }, number, string][] = [
       ['a replay', valid, { headers: scriptLoad(a.origin) }, 403, 'TOKEN_REFUSED'],
       ['a POST', fresh, { method: 'POST', headers: scriptLoad(a.origin) }, 405, 'METHOD_NOT_ALLOWED'],
       ['a HEAD', fresh, { method: 'HEAD', headers: scriptLoad(a.origin) }, 405, 'METHOD_NOT_ALLOWED'],
       ['a navigation to the token', fresh, { headers: { ...NAVIGATION_HEADERS, referer: `${a.origin}/` } }, 403, 'NOT_A_SCRIPT_LOAD'],
-      ['a forged token', craftPush(a.origin, c.origin, 'x'), { headers: scriptLoad(a.origin) }, 403, 'WRONG_DESTINATION'],
+      ['a forged token', await craftPush(a.origin, c.origin, 'x'), { headers: scriptLoad(a.origin) }, 403, 'WRONG_DESTINATION'],
       ['garbage', 'not$base64', { headers: scriptLoad(a.origin) }, 400, 'TOKEN_MALFORMED'],
       ['a huge token', 'A'.repeat(3000), { headers: scriptLoad(a.origin) }, 414, 'TOKEN_TOO_LONG'],
     ];
@@ -202,7 +202,7 @@ describe('Hono adapter (shared-session/hono) on @hono/node-server', () => {
       assert.equal(response.setCookies.length, 0, label);
     }
     // A visitor without any cookie: no session cookie either, for a refusal or an acceptance.
-    for (const token of [craftPush(a.origin, c.origin, 'x'), craftPush(a.origin, b.origin, 'another')]) {
+    for (const token of [await craftPush(a.origin, c.origin, 'x'), await craftPush(a.origin, b.origin, 'another')]) {
       const stranger = await request(`${b.origin}/shared-session/${token}.js`, { headers: scriptLoad(a.origin) });
       assert.ok(!stranger.setCookies.some((cookie) => cookie.name === 'b.sid'), String(stranger.headers['shared-session-reason']));
     }

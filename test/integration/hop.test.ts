@@ -68,7 +68,7 @@ describe('the top-level hop between two processes over one store', () => {
       }
     }
     // The answer carries shop's epoch key and shop's session in this browser, sealed.
-    const answer = sealer.open(Purpose.answer, new URL(onBlog[2]!.url).searchParams.get('a')!);
+    const answer = await sealer.open(Purpose.answer, new URL(onBlog[2]!.url).searchParams.get('a')!);
     assert.ok(answer.ok);
     assert.deepEqual(Object.keys(answer.payload).sort(), ['dst', 'hid', 'iat', 'jti', 'k', 'ret', 'sid', 'src', 'st']);
     assert.equal(answer.payload.sid, me.sessionId);
@@ -162,12 +162,12 @@ describe('the top-level hop between two processes over one store', () => {
     await visitor.navigate(`${blog}/`);
     const jar = visitor.cookies(blog);
     const name = [...jar.keys()].find((key) => key.endsWith('shared-session.link'))!;
-    const opened = sealer.open(Purpose.link, decodeURIComponent(jar.get(name)!));
+    const opened = await sealer.open(Purpose.link, decodeURIComponent(jar.get(name)!));
     assert.ok(opened.ok && typeof opened.payload.t === 'number', 'the link cookie says when it was written');
     // A younger cookie is not written again on a page load.
     assert.equal((await visitor.fetch(`${blog}/`, { headers: NAVIGATION_HEADERS })).setCookies.filter((cookie) => cookie.name === name).length, 0);
     // "Written" three years ago: not accepted, the browser is asked about again.
-    jar.set(name, sealer.seal(Purpose.link, { ...opened.payload, t: Math.floor(Date.now() / 1000) - 3 * 365 * 86400 }));
+    jar.set(name, await sealer.seal(Purpose.link, { ...opened.payload, t: Math.floor(Date.now() / 1000) - 3 * 365 * 86400 }));
     assert.deepEqual(urls(await visitor.navigate(`${blog}/`)), HOP);
   });
 
@@ -208,7 +208,7 @@ describe('the top-level hop between two processes over one store', () => {
     });
 
     it('an answer for another destination', async () => {
-      const forged = sealer.seal(Purpose.answer, { src: shop, dst: shop, iat: Date.now(), jti: 'j'.repeat(22), hid: 'abcdefgh', st: 'a'.repeat(22), k: 'k'.repeat(22), sid: '' });
+      const forged = await sealer.seal(Purpose.answer, { src: shop, dst: shop, iat: Date.now(), jti: 'j'.repeat(22), hid: 'abcdefgh', st: 'a'.repeat(22), k: 'k'.repeat(22), sid: '' });
       const response = await new Client().fetch(`${blog}/shared-session/hop/return?a=${forged}`);
       assert.equal(response.headers['shared-session-reason'], 'WRONG_DESTINATION');
       assert.equal(response.status, 403);
@@ -233,10 +233,10 @@ describe('the top-level hop between two processes over one store', () => {
       const attacker = new Client();
       await login(attacker, shop, 'bob');
       const { answerUrl } = await hopAnswer(attacker);
-      const hid = sealer.open(Purpose.answer, new URL(answerUrl).searchParams.get('a')!);
+      const hid = await sealer.open(Purpose.answer, new URL(answerUrl).searchParams.get('a')!);
       assert.ok(hid.ok);
       const victim = new Client();
-      const victimState = sealer.seal(Purpose.state, { st: 'v'.repeat(22), ret: '/', iat: Date.now(), why: 'discover', to: shop });
+      const victimState = await sealer.seal(Purpose.state, { st: 'v'.repeat(22), ret: '/', iat: Date.now(), why: 'discover', to: shop });
       victim.cookies(blog).set(`shared-session.hop.${hid.payload.hid as string}`, victimState);
       const response = await victim.fetch(answerUrl);
       assert.equal(response.headers['shared-session-reason'], 'STATE_MISMATCH');
@@ -256,10 +256,10 @@ describe('the top-level hop between two processes over one store', () => {
       for (const ret of ['//evil.example/', 'https://evil.example/', '/\\evil.example']) {
         const visitor = new Client();
         const { answerUrl } = await hopAnswer(visitor);
-        const opened = sealer.open(Purpose.answer, new URL(answerUrl).searchParams.get('a')!);
+        const opened = await sealer.open(Purpose.answer, new URL(answerUrl).searchParams.get('a')!);
         assert.ok(opened.ok);
         const name = `shared-session.hop.${opened.payload.hid as string}`;
-        visitor.cookies(blog).set(name, sealer.seal(Purpose.state, { st: opened.payload.st, ret, iat: Date.now(), why: 'discover', to: shop }));
+        visitor.cookies(blog).set(name, await sealer.seal(Purpose.state, { st: opened.payload.st, ret, iat: Date.now(), why: 'discover', to: shop }));
         const response = await visitor.fetch(answerUrl);
         assert.equal(response.headers['shared-session-reason'], 'BAD_RETURN_PATH', ret);
         assert.equal(response.status, 400);
@@ -297,9 +297,9 @@ describe('the top-level hop between two processes over one store', () => {
       const forged = await visitor.fetch(`${shop}/shared-session/hop?q=${raw.toString('base64url')}`, { headers: NAVIGATION_HEADERS });
       assert.equal(forged.headers['shared-session-reason'], 'TOKEN_INVALID');
       const fields = { hid: 'abcdefgh', st: 's'.repeat(22) };
-      const fromItself = sealer.seal(Purpose.query, { src: shop, dst: shop, iat: Date.now(), via: [], ...fields });
+      const fromItself = await sealer.seal(Purpose.query, { src: shop, dst: shop, iat: Date.now(), via: [], ...fields });
       assert.equal((await visitor.fetch(`${shop}/shared-session/hop?q=${fromItself}`, { headers: NAVIGATION_HEADERS })).headers['shared-session-reason'], 'UNKNOWN_SOURCE');
-      const expired = sealer.seal(Purpose.query, { src: blog, dst: shop, iat: Date.now() - 60_000, via: [], ...fields });
+      const expired = await sealer.seal(Purpose.query, { src: blog, dst: shop, iat: Date.now() - 60_000, via: [], ...fields });
       const late = await visitor.fetch(`${shop}/shared-session/hop?q=${expired}`, { headers: NAVIGATION_HEADERS });
       assert.equal(late.headers['shared-session-reason'], 'TOKEN_REFUSED');
       // The visitor is sent back to where they came from, without another hop.

@@ -58,7 +58,7 @@ describe('each demo site as two processes behind one store', () => {
     const { shop, blog } = { shop: pair.shop.origin, blog: pair.blog.origin };
     await visitor.post(`${shop}/cart`, { item: 'sencha' });
     const { sessionId } = await whoami(visitor, shop);
-    const token = craftPush(shop, blog, sessionId!);
+    const token = await craftPush(shop, blog, sessionId!);
     const results = [];
     const pushes = new Client({ balance });
     for (let i = 0; i < 4; i++) {

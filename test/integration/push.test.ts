@@ -71,7 +71,7 @@ describe('script push between two processes over one store', () => {
   });
 
   /** A fresh valid token for alice's session, sealed as shop seals one; `overrides` alter its claims. */
-  const craft = (overrides: Record<string, unknown> = {}): string => craftPush(shop, blog, aliceSid, overrides);
+  const craft = (overrides: Record<string, unknown> = {}): Promise<string> => craftPush(shop, blog, aliceSid, overrides);
 
   /** Every row of the session table: any session write shows up here. */
   const storeRows = (): string => sessionRows(pair.storePath);
@@ -128,7 +128,7 @@ describe('script push between two processes over one store', () => {
       await known.navigate(`${blog}/`);
       return known;
     })()]) {
-      assertAccepted(await push(craft(), scriptLoad(shop), victim));
+      assertAccepted(await push(await craft(), scriptLoad(shop), victim));
       await victim.navigate(`${blog}/`);
       assert.equal((await whoami(victim, blog)).user, null);
       assert.ok(!victim.cookies(blog).has(VOUCHER), 'the voucher is used up all the same');
@@ -139,17 +139,17 @@ describe('script push between two processes over one store', () => {
     it('a token over 2 KB', () => refused('A'.repeat(2100), (t) => push(t), { status: 414, reason: 'TOKEN_TOO_LONG' }));
     it('a token that is not base64url', () => refused('abc%24def', (t) => push(t), { status: 400, reason: 'TOKEN_MALFORMED' }));
     it('a token with one flipped bit', async () => {
-      const raw = Buffer.from(craft(), 'base64url');
+      const raw = Buffer.from(await craft(), 'base64url');
       raw[40] = (raw[40] as number) ^ 1;
       await refused(raw.toString('base64url'), (t) => push(t), { status: 403, reason: 'TOKEN_INVALID' });
     });
-    it('another site’s token', () => refused(craft({ dst: shop, src: blog }), (t) => push(t), { status: 403, reason: 'WRONG_DESTINATION' }));
-    it('a token from a site that is not configured', () => refused(craft({ src: 'https://evil.example' }), (t) => push(t), { status: 403, reason: 'UNKNOWN_SOURCE' }));
-    it('an expired token, which the response does not tell from a used one', () =>
-      refused(craft({ iat: Date.now() - 31_000 }), (t) => push(t), { status: 403, reason: 'TOKEN_EXPIRED', header: 'TOKEN_REFUSED' }));
-    it('a token dated in the future beyond the skew', () => refused(craft({ iat: Date.now() + 60_000 }), (t) => push(t), { status: 403, reason: 'TOKEN_FROM_FUTURE' }));
+    it('another site’s token', async () => refused(await craft({ dst: shop, src: blog }), (t) => push(t), { status: 403, reason: 'WRONG_DESTINATION' }));
+    it('a token from a site that is not configured', async () => refused(await craft({ src: 'https://evil.example' }), (t) => push(t), { status: 403, reason: 'UNKNOWN_SOURCE' }));
+    it('an expired token, which the response does not tell from a used one', async () =>
+      refused(await craft({ iat: Date.now() - 31_000 }), (t) => push(t), { status: 403, reason: 'TOKEN_EXPIRED', header: 'TOKEN_REFUSED' }));
+    it('a token dated in the future beyond the skew', async () => refused(await craft({ iat: Date.now() + 60_000 }), (t) => push(t), { status: 403, reason: 'TOKEN_FROM_FUTURE' }));
     it('a token embedded by another site’s page (login CSRF), which stays usable by its real page', async () => {
-      const token = craft();
+      const token = await craft();
       const { referer: _, ...noReferer } = scriptLoad(shop);
       for (const headers of [{ ...noReferer, referer: 'https://evil.example/' }, { ...noReferer, referer: '' }, noReferer]) {
         await refused(token, (t) => push(t, headers), { status: 403, reason: 'REFERER_MISMATCH' });
@@ -157,26 +157,26 @@ describe('script push between two processes over one store', () => {
       assertAccepted(await push(token));
     });
     it('a token fetched by anything but a cross-site script, which stays usable by a script load', async () => {
-      const token = craft();
+      const token = await craft();
       for (const [kind, headers] of Object.entries(notScriptLoads(shop))) {
         await refused(token, (t) => push(t, headers), { status: 403, reason: 'NOT_A_SCRIPT_LOAD', label: kind });
       }
       assertAccepted(await push(token));
     });
     it('a HEAD, which never uses up the token', async () => {
-      const token = craft();
+      const token = await craft();
       await refused(token, (t) => push(t, scriptLoad(shop), new Client(), 'HEAD'), { status: 405, reason: 'METHOD_NOT_ALLOWED', method: 'HEAD' });
       assertAccepted(await push(token));
     });
     it('a replayed token, on the same and on the other process', async () => {
-      const token = craft();
+      const token = await craft();
       assertAccepted(await push(token));
       const replayed = { status: 403, reason: 'TOKEN_REPLAYED', header: 'TOKEN_REFUSED' };
       await refused(token, (t) => push(t), replayed);
       const viaTwin = (t: string) => new Client().fetch(`http://127.0.0.1:${twinPort}/shared-session/${t}.js`, { headers: { ...scriptLoad(shop), host: new URL(blog).host } });
       await refused(token, viaTwin, { ...replayed, site: blogTwin });
     });
-    it('a Host that is not one of the sites', () => refused(craft(), (t) => push(t, { ...scriptLoad(shop), host: 'evil.localhost' }), { status: 421, reason: 'UNKNOWN_HOST' }));
+    it('a Host that is not one of the sites', async () => refused(await craft(), (t) => push(t, { ...scriptLoad(shop), host: 'evil.localhost' }), { status: 421, reason: 'UNKNOWN_HOST' }));
     it('no Host at all', async () => {
       const port = Number(new URL(blog).port);
       const raw = await new Promise<string>((resolve, reject) => {
@@ -195,7 +195,7 @@ describe('script push between two processes over one store', () => {
   it('accepts a token for a session that is gone (the push reads no session), and its voucher adopts nothing', async () => {
     const visitor = new Client();
     const rowsBefore = storeRows();
-    assertAccepted(await push(craft({ sid: 'no-such-session-id' }), scriptLoad(shop), visitor));
+    assertAccepted(await push(await craft({ sid: 'no-such-session-id' }), scriptLoad(shop), visitor));
     assert.equal(storeRows(), rowsBefore);
     await visitor.navigate(`${blog}/`);
     assert.ok(!visitor.cookies(blog).has(VOUCHER), 'the voucher is used up');
@@ -203,7 +203,7 @@ describe('script push between two processes over one store', () => {
   });
 
   it('gives exactly one voucher for 100 parallel requests with one token, across two processes', async () => {
-    const token = craft();
+    const token = await craft();
     const clients = Array.from({ length: 100 }, () => new Client());
     const responses = await Promise.all(
       clients.map((client, i) =>
@@ -222,7 +222,7 @@ describe('script push between two processes over one store', () => {
     const visitor = new Client();
     await visitor.post(`${blog}/cart`, { item: 'blog-only' });
     const own = await whoami(visitor, blog);
-    assertAccepted(await push(craft(), scriptLoad(shop), visitor));
+    assertAccepted(await push(await craft(), scriptLoad(shop), visitor));
     await visitor.navigate(`${blog}/`);
     assert.ok(!visitor.cookies(blog).has(VOUCHER), 'the voucher is used up all the same');
     assert.deepEqual(await whoami(visitor, blog), own);

@@ -71,12 +71,15 @@ describe('packaging', () => {
   it('packs the target of every `imports` condition (#platform) a user may set, each a built file', () => {
     const files = packedFiles();
     assert.ok(pkg.imports['#platform'], 'the core reaches its platform through #platform');
-    for (const [name, conditions] of Object.entries(pkg.imports)) {
+    // Conditions nest (`@shared-session/web-platform` holds a source and a built target): every built one is packed.
+    const check = (where: string, conditions: Record<string, unknown>): void => {
       for (const [condition, target] of Object.entries(conditions)) {
         if (condition === OWN_CONDITION) continue;
-        assert.ok(files.has(target.slice(2)), `imports["${name}"]["${condition}"] = ${target} is packed`);
+        if (typeof target === 'string') assert.ok(files.has(target.slice(2)), `${where}["${condition}"] = ${target} is packed`);
+        else check(`${where}["${condition}"]`, target as Record<string, unknown>);
       }
-    }
+    };
+    for (const [name, conditions] of Object.entries(pkg.imports)) check(`imports["${name}"]`, conditions);
     for (const name of ['node', 'web', 'types']) assert.ok(files.has(`dist/core/platform/${name}.js`), `dist/core/platform/${name}.js is packed`);
   });
 

@@ -74,7 +74,7 @@ describeMatrix('hop refusals', (ctx) => {
 
   it('an answer for another destination', async () => {
     const { a, b } = ctx;
-    const forged = sealer.seal(Purpose.answer, { src: a.origin, dst: a.origin, iat: Date.now(), jti: 'j'.repeat(22), hid: 'abcdefgh', st: 'a'.repeat(22), k: 'k'.repeat(22), sid: '' });
+    const forged = await sealer.seal(Purpose.answer, { src: a.origin, dst: a.origin, iat: Date.now(), jti: 'j'.repeat(22), hid: 'abcdefgh', st: 'a'.repeat(22), k: 'k'.repeat(22), sid: '' });
     await refused(ctx, b, () => new Client().fetch(`${b.origin}/shared-session/hop/return?a=${forged}`, { headers: NAVIGATION_HEADERS }), { status: 403, reason: 'WRONG_DESTINATION' });
   });
 
@@ -88,9 +88,9 @@ describeMatrix('hop refusals', (ctx) => {
     const missing = await refused(ctx, b, () => victim.fetch(first.answerUrl, { headers: NAVIGATION_HEADERS }), { status: 403, reason: 'STATE_MISSING', claims: true });
     assert.match(missing.body, /http-equiv="refresh" content="0;url=\/\?shared-session-skip=1"/);
     const second = await hopAnswer(attackers[1]!);
-    const opened = sealer.open(Purpose.answer, new URL(second.answerUrl).searchParams.get('a')!);
+    const opened = await sealer.open(Purpose.answer, new URL(second.answerUrl).searchParams.get('a')!);
     assert.ok(opened.ok);
-    victim.cookies(b.origin).set(`shared-session.hop.${opened.payload.hid as string}`, sealer.seal(Purpose.state, { st: 'v'.repeat(22), ret: '/', iat: Date.now(), why: 'discover', to: a.origin }));
+    victim.cookies(b.origin).set(`shared-session.hop.${opened.payload.hid as string}`, await sealer.seal(Purpose.state, { st: 'v'.repeat(22), ret: '/', iat: Date.now(), why: 'discover', to: a.origin }));
     await refused(ctx, b, () => victim.fetch(second.answerUrl, { headers: NAVIGATION_HEADERS }), { status: 403, reason: 'STATE_MISMATCH', claims: true });
     await victim.navigate(`${b.origin}/`);
     assert.equal((await whoami(victim, b.origin)).user, null);
@@ -106,9 +106,9 @@ describeMatrix('hop refusals', (ctx) => {
     for (const ret of ['//evil.example/', 'https://evil.example/', '/\\evil.example']) {
       const visitor = new Client();
       const { answerUrl } = await hopAnswer(visitor);
-      const opened = sealer.open(Purpose.answer, new URL(answerUrl).searchParams.get('a')!);
+      const opened = await sealer.open(Purpose.answer, new URL(answerUrl).searchParams.get('a')!);
       assert.ok(opened.ok);
-      visitor.cookies(b.origin).set(`shared-session.hop.${opened.payload.hid as string}`, sealer.seal(Purpose.state, { st: opened.payload.st, ret, iat: Date.now(), why: 'discover', to: a.origin }));
+      visitor.cookies(b.origin).set(`shared-session.hop.${opened.payload.hid as string}`, await sealer.seal(Purpose.state, { st: opened.payload.st, ret, iat: Date.now(), why: 'discover', to: a.origin }));
       const response = await refused(ctx, b, () => visitor.fetch(answerUrl, { headers: NAVIGATION_HEADERS }), { status: 400, reason: 'BAD_RETURN_PATH', label: ret, claims: true });
       assert.doesNotMatch(response.body, /evil/);
     }
@@ -124,8 +124,8 @@ describeMatrix('hop refusals', (ctx) => {
     const forged = await refused(ctx, a, query(raw.toString('base64url')), { status: 403, reason: 'TOKEN_INVALID' });
     assert.match(forged.body, /<meta http-equiv="refresh" content="0;url=\/\?shared-session-skip=1">/);
     const fields = { hid: 'abcdefgh', st: 's'.repeat(22) };
-    await refused(ctx, a, query(sealer.seal(Purpose.query, { src: a.origin, dst: a.origin, iat: Date.now(), via: [], ...fields })), { status: 403, reason: 'UNKNOWN_SOURCE' });
-    const late = await refused(ctx, a, query(sealer.seal(Purpose.query, { src: b.origin, dst: a.origin, iat: Date.now() - 60_000, via: [], ...fields })), {
+    await refused(ctx, a, query(await sealer.seal(Purpose.query, { src: a.origin, dst: a.origin, iat: Date.now(), via: [], ...fields })), { status: 403, reason: 'UNKNOWN_SOURCE' });
+    const late = await refused(ctx, a, query(await sealer.seal(Purpose.query, { src: b.origin, dst: a.origin, iat: Date.now() - 60_000, via: [], ...fields })), {
       status: 403,
       reason: 'TOKEN_EXPIRED',
       header: 'TOKEN_REFUSED',

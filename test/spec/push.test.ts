@@ -118,11 +118,11 @@ describeMatrix('push', (ctx) => {
     const { a, b } = ctx;
     const { sid } = await pushingVisitor(ctx);
     // A token B minted for A, presented to B.
-    await refused(ctx, b, () => push(craftPush(b.origin, a.origin, sid), scriptLoad(b.origin)), { status: 403, reason: 'WRONG_DESTINATION' });
+    await refused(ctx, b, async () => push(await craftPush(b.origin, a.origin, sid), scriptLoad(b.origin)), { status: 403, reason: 'WRONG_DESTINATION' });
     // A's token for B, presented to A.
-    const forB = craftPush(a.origin, b.origin, sid);
+    const forB = await craftPush(a.origin, b.origin, sid);
     await refused(ctx, a, () => new Client().fetch(`${a.origin}/shared-session/${forB}.js`, { headers: scriptLoad(b.origin) }), { status: 403, reason: 'WRONG_DESTINATION', label: 'B’s token on A' });
-    await refused(ctx, b, () => push(craftPush('https://evil.example', b.origin, sid), scriptLoad('https://evil.example')), { status: 403, reason: 'UNKNOWN_SOURCE' });
+    await refused(ctx, b, async () => push(await craftPush('https://evil.example', b.origin, sid), scriptLoad('https://evil.example')), { status: 403, reason: 'UNKNOWN_SOURCE' });
   });
 
   it('refuses a POST and a HEAD, which never use up the token', async () => {
@@ -156,12 +156,12 @@ describeMatrix('push', (ctx) => {
   it('refuses tampered, forged, malformed and oversized tokens', async () => {
     const { a, b } = ctx;
     const { sid } = await pushingVisitor(ctx);
-    const raw = Buffer.from(craftPush(a.origin, b.origin, sid), 'base64url');
+    const raw = Buffer.from(await craftPush(a.origin, b.origin, sid), 'base64url');
     raw[40] = (raw[40] as number) ^ 1;
     await refused(ctx, b, () => push(raw.toString('base64url')), { status: 403, reason: 'TOKEN_INVALID', label: 'one flipped bit' });
     // Sealed with a secret that is not the sites' one: an attacker who knows the format and not the key.
     const forger = new Sealer(deriveKeys('an-attacker’s-own-secret-of-enough-length-0123456789abcdef'));
-    const forged = forger.seal(Purpose.push, { src: a.origin, dst: b.origin, sid, iat: Date.now(), jti: 'forged-jti-0000000000' });
+    const forged = await forger.seal(Purpose.push, { src: a.origin, dst: b.origin, sid, iat: Date.now(), jti: 'forged-jti-0000000000' });
     await refused(ctx, b, () => push(forged), { status: 403, reason: 'TOKEN_INVALID', label: 'a forged token' });
     await refused(ctx, b, () => push('abc$def'), { status: 400, reason: 'TOKEN_MALFORMED' });
     await refused(ctx, b, () => push('A'.repeat(2100)), { status: 414, reason: 'TOKEN_TOO_LONG' });
@@ -170,14 +170,14 @@ describeMatrix('push', (ctx) => {
   it('refuses an expired token (answered as a used one) and one dated in the future', async () => {
     const { a, b } = ctx;
     const { sid } = await pushingVisitor(ctx);
-    await refused(ctx, b, () => push(craftPush(a.origin, b.origin, sid, { iat: Date.now() - 31_000 })), { status: 403, reason: 'TOKEN_EXPIRED', header: 'TOKEN_REFUSED' });
-    await refused(ctx, b, () => push(craftPush(a.origin, b.origin, sid, { iat: Date.now() + 60_000 })), { status: 403, reason: 'TOKEN_FROM_FUTURE' });
+    await refused(ctx, b, async () => push(await craftPush(a.origin, b.origin, sid, { iat: Date.now() - 31_000 })), { status: 403, reason: 'TOKEN_EXPIRED', header: 'TOKEN_REFUSED' });
+    await refused(ctx, b, async () => push(await craftPush(a.origin, b.origin, sid, { iat: Date.now() + 60_000 })), { status: 403, reason: 'TOKEN_FROM_FUTURE' });
   });
 
   it('answers 503 STORE_UNAVAILABLE with a warning when the store fails, never a 500', async () => {
     const { a, b } = ctx;
     const { sid } = await pushingVisitor(ctx);
-    const token = craftPush(a.origin, b.origin, sid);
+    const token = await craftPush(a.origin, b.origin, sid);
     const seen = b.events.length;
     ctx.allowWarnings();
     await ctx.failStore();
@@ -195,7 +195,7 @@ describeMatrix('push', (ctx) => {
     const visitor = new Client();
     await add(visitor, b.origin, 'b-only');
     const own = await whoami(visitor, b.origin);
-    assertAccepted(await push(craftPush(a.origin, b.origin, sid), scriptLoad(a.origin), visitor));
+    assertAccepted(await push(await craftPush(a.origin, b.origin, sid), scriptLoad(a.origin), visitor));
     await visitor.navigate(`${b.origin}/`);
     assert.ok(!visitor.cookies(b.origin).has(VOUCHER), 'the voucher is used up all the same');
     assert.deepEqual(await whoami(visitor, b.origin), own);
@@ -207,7 +207,7 @@ describeMatrix('push', (ctx) => {
     await login(visitor, a.origin, 'alice');
     await visitor.navigate(`${b.origin}/`);
     const { id } = await whoami(visitor, b.origin);
-    visitor.cookies(b.origin).set(VOUCHER, sealer.seal(Purpose.voucher, { src: a.origin, dst: b.origin, iat: Date.now(), sid: id }));
+    visitor.cookies(b.origin).set(VOUCHER, await sealer.seal(Purpose.voucher, { src: a.origin, dst: b.origin, iat: Date.now(), sid: id }));
     const page = await visitor.fetch(`${b.origin}/`, { headers: NAVIGATION_HEADERS });
     assert.equal(page.status, 200);
     assert.equal(page.setCookies.find((cookie) => cookie.name === VOUCHER)?.maxAge, 0, 'the voucher is deleted');

@@ -20,7 +20,7 @@ function libraryRequests(client: Client, origin: string, other: string, sid: str
     'a return without an answer': () => client.fetch(`${origin}/shared-session/hop/return`, { headers: NAVIGATION_HEADERS }),
     'a forged return': () => client.fetch(`${origin}/shared-session/hop/return?a=AAAA`, { headers: NAVIGATION_HEADERS }),
     'a hop step fetched as an image': () => client.fetch(`${origin}/shared-session/hop?q=AAAA`, { headers: { 'sec-fetch-dest': 'image', 'sec-fetch-mode': 'no-cors' } }),
-    'a push refused (navigation)': () => client.fetch(`${origin}/shared-session/${craftPush(other, origin, sid)}.js`, { headers: NAVIGATION_HEADERS }),
+    'a push refused (navigation)': async () => client.fetch(`${origin}/shared-session/${await craftPush(other, origin, sid)}.js`, { headers: NAVIGATION_HEADERS }),
     'a push of a garbage token': () => client.fetch(`${origin}/shared-session/garbage.js`, { headers: scriptLoad(other) }),
   };
 }

@@ -79,11 +79,11 @@ describe('options', () => {
     assert.doesNotThrow(() => resolveOptions({ sites: SITES, secret: Buffer.from(SECRET) }));
   });
 
-  it('accepts a plain Uint8Array secret, and seals with it as with the same bytes in a Buffer', () => {
+  it('accepts a plain Uint8Array secret, and seals with it as with the same bytes in a Buffer', async () => {
     const bytes = new TextEncoder().encode(SECRET);
     const fromBytes = resolveOptions({ sites: SITES, secret: bytes });
     const fromBuffer = resolveOptions({ sites: SITES, secret: Buffer.from(SECRET) });
-    const opened = fromBuffer.sealer.open(1, fromBytes.sealer.seal(1, { a: 1 }));
+    const opened = await fromBuffer.sealer.open(1, await fromBytes.sealer.seal(1, { a: 1 }));
     assert.ok(opened.ok && opened.payload.a === 1);
   });
 

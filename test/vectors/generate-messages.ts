@@ -19,6 +19,7 @@ const [shop, blog, news] = SITES as [string, string, string];
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0); // the receiver's clock in every vector
 const HOUR = Math.floor(NOW / 3_600_000);
 const [key] = deriveKeys(SECRET);
+await key!.ready;
 
 interface Case {
   readonly name: string;
@@ -72,6 +73,6 @@ const vectors = {
   clockSkewSeconds: 5,
   now: NOW,
   hour: HOUR,
-  cases: cases.map((c) => ({ ...c, iv: iv(c.name).toString('hex'), token: sealToken(key!, HOUR, c.purpose as Purpose, c.payload, iv(c.name)) })),
+  cases: await Promise.all(cases.map(async (c) => ({ ...c, iv: iv(c.name).toString('hex'), token: await sealToken(key!, HOUR, c.purpose as Purpose, c.payload, iv(c.name)) }))),
 };
 writeFileSync(new URL('./messages.json', import.meta.url), `${JSON.stringify(vectors, null, 2)}\n`);

@@ -41,3 +41,23 @@ export interface Platform<Secret, Key, M extends Mode> {
   /** `size` bytes to be overwritten in full (on Node from Buffer's pool: a small `new Uint8Array` costs an ArrayBuffer each, measured in bench/token.ts). */
   allocate(size: number): Uint8Array;
 }
+
+/**
+ * What the core sees of `#platform`: either kind, so that it awaits every cryptographic
+ * result. A synchronous platform's values pass through `await` unchanged; the core checks
+ * `isPromise` on the hot paths so that Node's stay free of promises where it matters.
+ */
+export type AnyPlatform<Secret, Key> = Platform<Secret, Key, Mode>;
+
+/** Whether a platform's result is still to come (a thenable), or already here. */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * `next(value)` now when `value` is here (a synchronous platform's), else once it settles:
+ * on Node a chain of platform calls stays synchronous and allocates no promise.
+ */
+export function settle<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return isPromise(value) ? value.then(next) : next(value);
+}

@@ -115,6 +115,11 @@ export async function startKoaSite(options: KoaSiteOptions): Promise<KoaSite> {
       ctx.redirect('/');
       return;
     }
+    if (ctx.method === 'GET' && ctx.path === '/loaded') {
+      ctx.type = 'html';
+      ctx.body = `<p>page</p>${await shared.loader(ctx)}`;
+      return;
+    }
     if (ctx.method === 'GET' && ctx.path === '/render') {
       await (ctx as Context & { render(view: string): Promise<void> }).render('render');
       return;
@@ -125,7 +130,8 @@ export async function startKoaSite(options: KoaSiteOptions): Promise<KoaSite> {
       ctx.body = `<!doctype html><title>page</title><p>page ${escape(ctx.path)}</p>${loader}`;
     }
   });
-  const server: Server = createServer(app.callback());
+  const handle = app.callback();
+  const server: Server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(options.port ?? Number(new URL(options.origin).port), '127.0.0.1', resolve));
   return {
     origin: options.origin,

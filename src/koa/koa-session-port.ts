@@ -1,6 +1,6 @@
 import { NOTE_KEY } from '../core/adapter.ts';
 import { isSharingStore, type FoundSession, type SessionPort, type SharingStore } from '../index.ts';
-import { load, redirected, save, stateOf, toKoa, wrappedStore, type ExpressShapedStore } from './koa-store.ts';
+import { load, redirected, save, showId, stateOf, toKoa, wrappedStore, type ExpressShapedStore } from './koa-store.ts';
 
 /**
  * The {@link SessionPort} over koa-session with an external store wrapped by `koaStore()`.
@@ -175,7 +175,10 @@ export class KoaSessionPort implements SessionPort {
     // while every other attribute is this site's.
     ctx.session = toKoa(record) as KoaSession;
     const session = ctx.session as KoaSession | null | undefined;
-    if (session) session._requireSave = true;
+    if (session) {
+      session._requireSave = true;
+      showId(session, id);
+    }
     if (!hooked.has(options)) {
       const own = options.externalKey;
       // The cookie names the adopted id, not the key koa-session made for this request.

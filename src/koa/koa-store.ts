@@ -130,6 +130,16 @@ export async function save(store: ExpressShapedStore, ctx: unknown, id: string, 
 type SessionLike = Record<string, unknown> & { readonly externalKey?: string };
 
 /**
+ * Make `session.externalKey` (koa-session's getter, what apps read as the session id) say
+ * `id`: koa-session's getter keeps the key it made for the request, which the session no
+ * longer lives under after an adoption or `regenerate()`. Not enumerable, so `toJSON()`
+ * never stores it.
+ */
+export function showId(session: object, id: string): void {
+  Object.defineProperty(session, 'externalKey', { value: id, configurable: true, enumerable: false, writable: false });
+}
+
+/**
  * koa-session's `set` gets `toJSON()`, which leaves out every key starting with `_`, the
  * core's note among them. It belongs to the id it was written for: carried over on a save
  * of that id, dropped (and taken off the session) when the session moved to a new id
@@ -144,6 +154,7 @@ function withNote(ctx: unknown, id: string, data: Record<string, unknown>): Reco
   const own = state.to ?? state.own ?? session.externalKey;
   if (own !== id) {
     delete session[NOTE_KEY];
+    showId(session, id);
     state.own = id;
     state.from = undefined;
     state.to = undefined;

@@ -50,7 +50,18 @@ function expressRoutes(app: Express, shared: SharedSessionMiddleware): void {
   });
 }
 
+/** Koa requests parked at /slow until the test lets them go: to make saves overlap. */
+const parked: (() => void)[] = [];
+
 async function koaRoutes(ctx: Context): Promise<boolean> {
+  if (ctx.path === '/slow') {
+    const data = ctx.session as Record<string, unknown> | null;
+    // Loaded now; changed and saved only after the other request saved.
+    await new Promise<void>((resolve) => parked.push(resolve));
+    if (data) data.note = typeof ctx.query.text === 'string' ? ctx.query.text : 'x';
+    ctx.body = 'noted\n';
+    return true;
+  }
   if (ctx.path === '/me') {
     const data = ctx.session as { user?: string; cart?: string[]; externalKey?: string } | null;
     const held = data?.user !== undefined || data?.cart !== undefined;
@@ -175,6 +186,23 @@ for (const kind of ['SQLite', 'Redis'] as const) {
         assert.equal(steps.length, 1, 'no hop: the voucher settled the page');
         assert.deepEqual((await who(visitor, to)).cart, ['pushed']);
       }
+    });
+
+    it('merges overlapping saves of the two frameworks: a slow Koa request does not undo the cart Express saved meanwhile', async () => {
+      const visitor = new Client();
+      await visitor.navigate(`${express.origin}/`);
+      await visitor.navigate(`${koa.origin}/`);
+      await visitor.fetch(`${express.origin}/add?item=first`);
+      await visitor.navigate(`${express.origin}/`);
+      await visitor.navigate(`${koa.origin}/`);
+      const slow = visitor.fetch(`${koa.origin}/slow?text=hello`);
+      while (parked.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await visitor.fetch(`${express.origin}/add?item=second`);
+      parked.shift()!();
+      assert.equal((await slow).body, 'noted\n');
+      const record = (await stores[0]!.get((await who(visitor, express.origin)).id!)) as Record<string, unknown>;
+      assert.deepEqual(record.cart, ['first', 'second'], 'Express’s save is kept');
+      assert.equal(record.note, 'hello', 'and Koa’s');
     });
 
     it('keeps each session’s lifetime both ways: remember-me set on one framework is the other’s cookie lifetime', async () => {

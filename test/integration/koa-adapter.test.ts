@@ -220,6 +220,26 @@ describe('Koa adapter over koa-session', () => {
     assert.deepEqual(await whoami(visitor, c.origin), { id: null, user: null, cart: [] });
   });
 
+  it('follows a login (koa-session’s regenerate keeps the data under a new id) after the cart was shared already', async () => {
+    const visitor = new Client();
+    await visitor.navigate(`${c.origin}/`);
+    await visitor.navigate(`${a.origin}/`);
+    await visitor.fetch(`${c.origin}/add?item=cup`);
+    await visitor.navigate(`${c.origin}/whoami`);
+    await visitor.navigate(`${a.origin}/whoami`);
+    const shared = await whoami(visitor, a.origin);
+    assert.deepEqual(shared.cart, ['cup'], 'both sites hold the cart’s session');
+    assert.deepEqual(await whoami(visitor, c.origin), shared);
+    await visitor.post(`${c.origin}/login`, { user: 'cy' });
+    await visitor.navigate(`${c.origin}/whoami`);
+    const onC = await whoami(visitor, c.origin);
+    assert.equal(onC.user, 'cy');
+    assert.notEqual(onC.id, shared.id, 'a new id at login');
+    // The old id's note must not come along: it would say a holds the new session already.
+    await visitor.navigate(`${a.origin}/whoami`);
+    assert.deepEqual(await whoami(visitor, a.origin), onC);
+  });
+
   it('leaves no trace for a refused token, nor for an accepted one, on a site that rolls its cookie', async () => {
     const client = new Client();
     await client.fetch(`${b.origin}/add?item=keep`);

@@ -52,7 +52,16 @@ function serveOne(mode: string, file: string, port: number, origins: string[]): 
     ctx.body = `<!doctype html><title>page</title><p>page</p>${loader}`;
   });
   const handle = app.callback();
-  createServer((req, res) => void handle(req, res)).listen(port, '127.0.0.1', () => {
+  createServer((req, res) => {
+    // The server's CPU time so far, for CPU per request: steadier than requests per second
+    // on a machine other work shares.
+    if (req.url === '/__cpu') {
+      const { user, system } = process.cpuUsage();
+      res.end(String(user + system));
+      return;
+    }
+    void handle(req, res);
+  }).listen(port, '127.0.0.1', () => {
     if (!origins[0]!.endsWith(`:${port}`)) return;
     console.log('ready');
   });
@@ -66,9 +75,21 @@ async function start(mode: string, file: string, port: number): Promise<ChildPro
   return new Promise((resolve) => child.stdout.once('data', () => resolve(child)));
 }
 
-async function rps(url: string, headers: Record<string, string>, seconds: number): Promise<number> {
-  const result = await autocannon({ url, connections: 10, duration: seconds, headers });
-  return result.requests.average;
+interface Measured {
+  readonly rps: number;
+  /** Server CPU time per request, µs. */
+  readonly cpu: number;
+}
+
+async function cpuOf(port: number): Promise<number> {
+  return Number((await request(`http://127.0.0.1:${port}/__cpu`)).body);
+}
+
+async function measure(port: number, headers: Record<string, string>, seconds: number): Promise<Measured> {
+  const before = await cpuOf(port);
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/page`, connections: 10, duration: seconds, headers });
+  const cpu = (await cpuOf(port)) - before;
+  return { rps: result.requests.average, cpu: cpu / Math.max(1, result.requests.total) };
 }
 
 const median = (list: number[]): number => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)]!;
@@ -99,18 +120,24 @@ async function main(): Promise<void> {
       'anonymous, no page load': () => ({}),
     };
     for (const [name, headersOf] of Object.entries(cases)) {
-      const ratios: number[] = [];
-      const plain: number[] = [];
-      const withShared: number[] = [];
+      const rps: number[] = [];
+      const cpu: number[] = [];
+      const plain: Measured[] = [];
+      const withShared: Measured[] = [];
       for (let round = 0; round < rounds; round++) {
         const host = (port: number): Record<string, string> => ({ host: `${ORIGIN_LABEL}.localhost:${port}` });
-        const a = await rps(`http://127.0.0.1:${ports.plain}/page`, { ...host(ports.plain), ...headersOf('plain') }, seconds);
-        const b = await rps(`http://127.0.0.1:${ports.shared}/page`, { ...host(ports.shared), ...headersOf('shared') }, seconds);
+        const a = await measure(ports.plain, { ...host(ports.plain), ...headersOf('plain') }, seconds);
+        const b = await measure(ports.shared, { ...host(ports.shared), ...headersOf('shared') }, seconds);
         plain.push(a);
         withShared.push(b);
-        ratios.push(b / a);
+        rps.push(b.rps / a.rps);
+        cpu.push(b.cpu / a.cpu);
       }
-      console.log(`${name}: koa-session alone ${median(plain).toFixed(0)} req/s, with shared-session ${median(withShared).toFixed(0)} req/s, ratio ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}) over ${rounds} rounds`);
+      const med = (list: readonly Measured[], key: keyof Measured): string => median(list.map((item) => item[key])).toFixed(0);
+      console.log(
+        `${name}: koa-session alone ${med(plain, 'rps')} req/s, ${med(plain, 'cpu')} µs CPU/req; with shared-session ${med(withShared, 'rps')} req/s, ${med(withShared, 'cpu')} µs CPU/req; ` +
+          `ratio req/s ${median(rps).toFixed(3)} (${Math.min(...rps).toFixed(2)}–${Math.max(...rps).toFixed(2)}), CPU/req ${median(cpu).toFixed(3)} (${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)}) over ${rounds} rounds`,
+      );
     }
   } finally {
     for (const child of children) child.kill('SIGTERM');

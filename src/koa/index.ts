@@ -41,7 +41,7 @@ const FACTS = Symbol('shared-session facts');
 const SEEN = Symbol('shared-session seen');
 const KEPT = Symbol('shared-session kept headers');
 
-type Holder = Context & { [FACTS]?: RequestFacts<Context>; [SEEN]?: true; [KEPT]?: Record<string, string> };
+type Holder = Context & { [FACTS]?: RequestFacts<Context>; [SEEN]?: true; [KEPT]?: Record<string, string>; [LOADER]?: Loader };
 
 /**
  * The request as the core sees it. Host and scheme come from Koa (`ctx.host`,
@@ -99,6 +99,55 @@ function defaultNonce(ctx: Context): string | undefined {
 }
 
 type Render = (...args: unknown[]) => unknown;
+type Loader = (ctx: Context) => Promise<string>;
+
+const LOADER = Symbol('shared-session loader');
+const RENDER = Symbol('shared-session render');
+const rendering = new WeakSet<object>();
+
+interface RenderHolder {
+  [LOADER]?: Loader;
+  [RENDER]?: unknown;
+  state: Record<string, unknown>;
+}
+
+/**
+ * Make `ctx.render` (koa-views and the like assign it on each request, before or after this
+ * middleware) fill in `ctx.state.sharedSessionLoader` first. An accessor on the app's
+ * context prototype, installed once per app: defining a property on every request's
+ * context cost more than the rest of the middleware.
+ */
+function renderWithLoader(ctx: Context): void {
+  const proto = Object.getPrototypeOf(ctx) as object;
+  if (!rendering.has(proto)) {
+    rendering.add(proto);
+    const existing = Object.getOwnPropertyDescriptor(proto, 'render');
+    // Another library's accessor: leave it alone (`loader(ctx)` still works).
+    if (existing && !('value' in existing)) return;
+    Object.defineProperty(proto, 'render', {
+      configurable: true,
+      get(this: RenderHolder): unknown {
+        const render = RENDER in this ? this[RENDER] : (existing?.value as unknown);
+        const loader = this[LOADER];
+        if (typeof render !== 'function' || !loader) return render;
+        const ctx = this as unknown as Context;
+        return async function renderWithLoader(this: unknown, ...args: unknown[]): Promise<unknown> {
+          ctx.state.sharedSessionLoader = await loader(ctx);
+          return (render as Render).apply(this, args);
+        };
+      },
+      set(this: RenderHolder, render: unknown) {
+        this[RENDER] = render;
+      },
+    });
+  }
+  // A view layer mounted before this middleware, on the very first request: its own property.
+  const own = Object.getOwnPropertyDescriptor(ctx, 'render');
+  if (own && 'value' in own) {
+    delete (ctx as { render?: unknown }).render;
+    (ctx as unknown as RenderHolder)[RENDER] = own.value;
+  }
+}
 
 /**
  * Share koa-session's session across unrelated domains. koa-session must use an external
@@ -146,25 +195,6 @@ export function sharedSession(options: KoaSharedSessionOptions): KoaSharedSessio
     return html;
   }
 
-  /** Make `ctx.render` (set before this middleware or after it) fill in the loader first. */
-  function wrapRender(ctx: Context): void {
-    const wrap = (render: Render): Render =>
-      async function renderWithLoader(this: unknown, ...args: unknown[]): Promise<unknown> {
-        (ctx.state as { sharedSessionLoader?: string }).sharedSessionLoader = await loader(ctx);
-        return render.apply(this, args);
-      };
-    const existing = (ctx as { render?: unknown }).render;
-    let current: Render | undefined = typeof existing === 'function' ? wrap(existing as Render) : undefined;
-    Object.defineProperty(ctx, 'render', {
-      configurable: true,
-      enumerable: true,
-      get: () => current,
-      set: (render: unknown) => {
-        current = typeof render === 'function' ? wrap(render as Render) : (render as undefined);
-      },
-    });
-  }
-
   const middleware = (async (ctx: Context, next: Next): Promise<void> => {
     const holder = ctx as Holder;
     // Mounted twice on one request (app and router): once is all.
@@ -175,7 +205,8 @@ export function sharedSession(options: KoaSharedSessionOptions): KoaSharedSessio
     holder[SEEN] = true;
     const facts = factsOf(ctx);
     const port = portOf(ctx);
-    wrapRender(ctx);
+    holder[LOADER] = loader;
+    renderWithLoader(ctx);
     // Most requests concern neither the library's routes nor a page load that needs anything.
     if (core.concerns(facts, port)) {
       const handled = await core.handle(facts, port);

@@ -23,6 +23,8 @@ export interface KoaSiteOptions extends SpecSiteOptions {
   readonly proxy?: boolean;
   /** Listen on this port instead of the origin's. */
   readonly port?: number;
+  /** Mount the view layer (ctx.render) after shared-session instead of before it. */
+  readonly viewsAfter?: boolean;
   /** Routes before the spec's catch-all page (return true when handled). */
   readonly routes?: (ctx: Context, shared: KoaSharedSessionMiddleware) => Promise<boolean>;
 }
@@ -72,15 +74,16 @@ export async function startKoaSite(options: KoaSiteOptions): Promise<KoaSite> {
     );
   }
   // A view layer as koa-views mounts it: ctx.render set per request, before or after us.
-  app.use(async (ctx, next) => {
+  const views: Koa.Middleware = async (ctx, next) => {
     (ctx as Context & { render?: unknown }).render = (view: string) => {
       const loader = (ctx.state as { sharedSessionLoader?: string }).sharedSessionLoader ?? '';
       ctx.type = 'html';
       ctx.body = `<!doctype html><title>${escape(view)}</title><p>rendered ${escape(view)}</p>${loader}`;
     };
     await next();
-  });
-  app.use(shared);
+  };
+  if (options.viewsAfter) app.use(shared).use(views);
+  else app.use(views).use(shared);
   app.use(async (ctx) => {
     const data = ctx.session as (Cart & Record<string, unknown>) | null | undefined;
     if (options.routes && (await options.routes(ctx, shared))) return;

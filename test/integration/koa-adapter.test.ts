@@ -117,6 +117,18 @@ describe('Koa adapter over koa-session', () => {
     assert.deepEqual(scriptSources((await visitor.fetch(`${a.origin}/render`, { headers: NAVIGATION_HEADERS })).body), []);
   });
 
+  it('fills the loader in also when the view layer is mounted after the middleware', async () => {
+    const origin = `http://v.localhost:${await freePort()}`;
+    // The hop off: a's own sites do not list this one, and a session needs no link to be pushed.
+    const v = await startKoaSite({ origin, sites: [origin, a.origin], store, routes, viewsAfter: true, shared: { hop: false } });
+    extra.push(v);
+    for (let round = 0; round < 2; round++) {
+      const visitor = await linkedVisitor(origin, 'tea');
+      const page = await visitor.fetch(`${origin}/nonce`, { headers: NAVIGATION_HEADERS });
+      assert.deepEqual(scriptSources(page.body).map((src) => new URL(src).origin), [a.origin], `request ${round}: ${page.status} ${page.body}`);
+    }
+  });
+
   it('keeps a page with a loader out of shared caches whatever the route sets', async () => {
     const visitor = await linkedVisitor(a.origin, 'tea');
     const page = await visitor.fetch(`${a.origin}/cached`, { headers: NAVIGATION_HEADERS });

@@ -66,6 +66,20 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/koa/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../stores/*', '../express/*', '../fastify/*', '../hono/*'], message: 'An adapter imports only the core.' },
+            { group: ['../core/*', '!../core/adapter.ts'], message: 'An adapter imports the core through ../index.ts or ../core/adapter.ts only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/stores/**'],
     rules: {
       'no-restricted-imports': [

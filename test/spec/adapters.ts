@@ -19,8 +19,9 @@ import type { SpecAdapter, SpecSite, SpecSiteOptions } from './site.ts';
 import { expressAdapter } from './sites/express.ts';
 import { fastifyAdapter } from './sites/fastify.ts';
 import { hono } from './sites/hono.ts';
+import { koaAdapter } from './sites/koa.ts';
 
-export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter, fastifyAdapter, hono];
+export const ADAPTERS: readonly SpecAdapter[] = [expressAdapter, fastifyAdapter, koaAdapter, hono];
 
 export type StoreKind = 'sqlite' | 'redis';
 

@@ -1,6 +1,6 @@
 /**
- * Sessions in memory, for the Worker (a Worker has no node:sqlite, no node:fs sockets to
- * Redis under the default flags, and a KV or Durable Object store is not written): the
+ * Sessions in memory, for the Worker (none of our stores runs in a Worker, as hono.test.ts
+ * measures, and a KV or Durable Object store is not written yet): the
  * promise API the Web session layer needs (`WebSessionStore`), expiring each record at its
  * cookie's `expires` as the real stores do. One instance serves every site of the isolate;
  * pair it with one `memorySharingStore()` for the token claims and links.

@@ -48,8 +48,8 @@ export interface Pass {
    * The app's response with what the library adds: the session saved when it changed (a
    * store failure gives a 503 instead: nothing acknowledged that was not stored), its
    * cookie, the core's cookies, and `Cache-Control: private, no-store` / `Vary: Cookie`
-   * where a cookie of ours or a loader goes out. Returns a new Response when it must add
-   * anything (the app's may be immutable).
+   * where a cookie of ours or a loader goes out. Adds them to the app's Response, or
+   * returns a copy with them when its headers are immutable (a fetch() result).
    */
   finish(response: Response): Promise<Response>;
 }
@@ -192,11 +192,24 @@ export function sharedSessionHandler(options: FetchSharedSessionOptions, extraOp
         }
         const all = [...handled.cookies, ...cookies];
         if (all.length === 0 && !handled.headers && !loaderSent) return response;
-        const headers = new Headers(response.headers);
-        for (const cookie of all) headers.append('set-cookie', cookie);
-        if (handled.headers) addHeaders(headers, handled.headers);
-        if (all.length > 0 || loaderSent) addHeaders(headers, PRIVATE_RESPONSE_HEADERS);
-        return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+        const add = (headers: Headers): void => {
+          for (const cookie of all) headers.append('set-cookie', cookie);
+          if (handled.headers) addHeaders(headers, handled.headers);
+          if (all.length > 0 || loaderSent) addHeaders(headers, PRIVATE_RESPONSE_HEADERS);
+        };
+        // Onto the app's own headers where they are mutable: a copy loses what the runtime
+        // adds implicitly (Bun keeps the text/plain of `new Response('text')` out of
+        // `headers` until it sends, so a copy went out as application/octet-stream; found by
+        // test/runtimes). Immutable headers (a fetch() result, Response.redirect()) throw on
+        // the first change, before any lands: those are copied.
+        try {
+          add(response.headers);
+          return response;
+        } catch {
+          const headers = new Headers(response.headers);
+          add(headers);
+          return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+        }
       },
     };
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
-import { sharedSessionHandler } from 'shared-session/fetch';
+import { sharedSessionHandler, type Pass } from 'shared-session/fetch';
 import { SqliteStore } from 'shared-session/sqlite';
 import { Client, NAVIGATION_HEADERS, request } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -329,5 +329,31 @@ describe('the fetch handler on a bare Fetch-API server (as Bun, Deno or a route 
     assert.equal(response.setCookies[0]?.name, 'sid');
     assert.equal(response.headers['cache-control'], 'private, no-store');
     assert.equal(response.headers.vary, 'Cookie');
+  });
+
+  it('finish adds to the app’s own Response (what the runtime set implicitly stays), and copies one whose headers are immutable (a fetch() result)', async () => {
+    const shared = sharedSessionHandler({ sites: ['http://a.localhost:1', 'http://b.localhost:1'], secret: SHARED_SECRET, hubProbe: false, session: { store, secret: SESSION_SECRET } });
+    const pass = async (): Promise<Pass> => {
+      const result = await shared.handle(new Request('http://a.localhost:1/api'));
+      assert.ok(!result.response);
+      result.session.data.seen = true;
+      return result;
+    };
+    // Mutable: the same object, so that Bun's implicit text/plain (kept out of `headers` until sent) is not lost to a copy.
+    const own = new Response('page\n');
+    const finished = await (await pass()).finish(own);
+    assert.equal(finished, own);
+    assert.match(finished.headers.get('set-cookie') ?? '', /^sid=/);
+    assert.equal(finished.headers.get('cache-control'), 'private, no-store');
+    // Immutable (a fetch() result; this file's @hono/node-server swaps the global Response for one whose redirects are mutable): a copy with everything.
+    const fetched = await fetch('data:text/plain,fetched');
+    assert.throws(() => fetched.headers.set('x-probe', '1'), TypeError, 'a fetch() result has immutable headers');
+    const copied = await (await pass()).finish(fetched);
+    assert.notEqual(copied, fetched);
+    assert.equal(copied.status, 200);
+    assert.match(copied.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(copied.headers.get('set-cookie') ?? '', /^sid=/);
+    assert.equal(await copied.text(), 'fetched');
+    assert.equal(fetched.headers.get('set-cookie'), null, 'the immutable original is untouched');
   });
 });

@@ -2,12 +2,13 @@
  * `npm run bench`: what sharing costs per request, against the status quo, measured as
  * ratios inside each round (these machines drift by tens of percent between runs).
  *
- *   node --conditions=@shared-session/source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,push,hop,token,stores,rows,calls]
+ *   node --conditions=@shared-session/source bench/run.ts [--quick] [--rounds N] [--seconds S] [--out file] [--only page,adapters,push,hop,token,stores,rows,calls]
  *
  * The server runs in its own process (bench/server.ts); this process is the load
  * generator (autocannon). Cases run interleaved, A/B/A/B, round after round; the table
  * gives medians with min–max over rounds, and each ratio is computed within its round.
- * Then two counts, not timed: rows written per 1,000 anonymous requests on every store
+ * The adapters' case (bench/adapters.ts) compares each framework's page with its own
+ * session middleware alone and with our adapter. Then two counts, not timed: rows written per 1,000 anonymous requests on every store
  * (bench/rows.ts), and store calls per page load (bench/calls.ts).
  */
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { adapterCase } from './adapters.ts';
 import { callsTable, storeCalls, type CallsPerRequest } from './calls.ts';
 import { hopCase } from './hop.ts';
 import type { Row, Run } from './load.ts';
@@ -92,6 +94,8 @@ const run: Run = { quick, rounds, seconds, ports: server.ports };
 try {
   if (wanted('token')) await tokenCase();
   if (wanted('page')) rows.push(...(await pageCase(run)));
+  // Each adapter against its framework's own session middleware (its own server process).
+  if (wanted('adapters')) rows.push(...(await adapterCase({ quick, rounds, seconds, secret: SECRET, dir })));
   if (wanted('push')) rows.push(...(await pushCase(run, SECRET)));
   if (wanted('hop')) rows.push(...(await hopCase(run)));
   if (wanted('stores')) rows.push(...(await benchStores({ rounds, seconds, quick })).map((row: StoreRow) => ({ group: 'Stores', ...row })));

@@ -10,7 +10,7 @@ import {
 } from '../index.ts';
 import { WebSession, WebSessionConfig, type WebSessionOptions } from './session.ts';
 
-export { WebSession, type WebSessionOptions, type WebSessionStore, type SessionRecord, type StoredCookie, type SessionSecret } from './session.ts';
+export { WEB_SESSION_OPTION_NAMES, WebSession, type WebSessionOptions, type WebSessionStore, type SessionRecord, type StoredCookie, type SessionSecret } from './session.ts';
 export type { LoaderOptions };
 
 /**

@@ -27,7 +27,7 @@ export interface FastifySiteOptions {
   /** @fastify/session's options over the defaults below. */
   session?: Partial<FastifySessionOptions>;
   shared?: Partial<FastifySharedSessionOptions>;
-  /** Leave shared-session out: @fastify/session alone, the status quo (bench/fastify-page.ts). */
+  /** Leave shared-session out: @fastify/session alone, the status quo (as bench/adapters.ts measures it). */
   withoutShared?: boolean;
   /** Leave @fastify/session out (a setup mistake, for tests of it). */
   noSession?: boolean;

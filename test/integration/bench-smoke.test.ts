@@ -57,12 +57,25 @@ it('runs every benchmark case once and writes the table and the JSON', async () 
   assert.match(result.machine, /Node v\d+/);
 
   const groups = new Set(result.rows.map((row) => row.group));
-  for (const group of ['Token', 'Page: sharing against the status quo', 'Page: the loader alone', 'Script endpoint', 'Hop', 'Stores']) {
+  for (const group of ['Token', 'Page: sharing against the status quo', 'Page: each adapter against its framework’s own session', 'Page: the loader alone', 'Script endpoint', 'Hop', 'Stores']) {
     assert.ok(groups.has(group), `the ${group} case ran`);
   }
   for (const row of result.rows) {
     assert.ok(row.values.length > 0 && row.values.every((value) => Number.isFinite(value) && value > 0), `${row.group} / ${row.name} measured something: ${row.values.join(', ')}`);
     for (const ratio of [...(row.ratios ?? []), ...(row.cpuRatios ?? [])]) assert.ok(Number.isFinite(ratio) && ratio > 0, `${row.name}: ratio ${ratio}`);
+  }
+  // Every adapter against its framework's own session middleware: a baseline and a ratio each.
+  const adapterRows = result.rows.filter((row) => row.group === 'Page: each adapter against its framework’s own session');
+  for (const [framework, session, adapter] of [
+    ['Express', 'express-session', 'shared-session/express'],
+    ['Fastify', '@fastify/session', 'shared-session/fastify'],
+    ['Koa', 'koa-session', 'shared-session/koa'],
+    ['Hono', '@hono/session', 'shared-session/hono'],
+  ] as const) {
+    const baseline = adapterRows.find((row) => row.name.startsWith(framework) && row.name.includes(`${session} `) && row.name.endsWith('(baseline)'));
+    const ours = adapterRows.find((row) => row.name.startsWith(framework) && row.name.includes(adapter));
+    assert.ok(baseline && !baseline.ratios, `${framework}: ${session} alone measured as the baseline`);
+    assert.ok(ours?.ratios?.length && ours.cpuRatios?.length, `${framework}: ${adapter} measured against it`);
   }
   // The token case reports Web Crypto beside node:crypto (issue 10), each against the node:crypto floor.
   const webRows = result.rows.filter((row) => row.group === 'Token' && row.name.includes('Web Crypto'));

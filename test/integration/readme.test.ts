@@ -12,6 +12,10 @@ import { after, describe, it } from 'node:test';
 import { REJECT_STATUS } from 'shared-session';
 import { OPTION_NAMES } from '../../src/core/options.ts';
 import { EXPRESS_OPTION_NAMES } from '../../src/express/index.ts';
+import { FASTIFY_OPTION_NAMES } from '../../src/fastify/index.ts';
+import { HONO_OPTION_NAMES } from '../../src/hono/index.ts';
+import { KOA_OPTION_NAMES } from '../../src/koa/index.ts';
+import { FETCH_OPTION_NAMES, WEB_SESSION_OPTION_NAMES } from '../../src/web/index.ts';
 import { scriptSources } from '../helpers/express-site.ts';
 import { Client } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -115,8 +119,24 @@ describe('README', () => {
   });
 
   it('documents every option', () => {
-    for (const name of [...OPTION_NAMES, ...EXPRESS_OPTION_NAMES]) {
-      assert.ok(new RegExp(`^\\| \`${name}\`( \\(\\w+\\))? \\|`, 'm').test(README), `option ${name} is in the options table`);
+    for (const name of OPTION_NAMES) {
+      assert.ok(new RegExp(`^\\| \`${name}\` \\|`, 'm').test(README), `option ${name} is in the options table`);
+    }
+    // Each adapter's own options, on rows marked with the adapter: `| \`nonce\` (Koa) |`.
+    const adapters: [string, ReadonlySet<string>][] = [
+      ['Express', EXPRESS_OPTION_NAMES],
+      ['Fastify', FASTIFY_OPTION_NAMES],
+      ['Koa', KOA_OPTION_NAMES],
+      ['fetch', FETCH_OPTION_NAMES],
+      ['fetch', new Set([...WEB_SESSION_OPTION_NAMES].map((name) => `session.${name}`))],
+      ['Hono', HONO_OPTION_NAMES],
+    ];
+    for (const [adapter, names] of adapters) {
+      assert.ok(names.size > 0, `${adapter} exports its option names`);
+      for (const name of names) {
+        const row = new RegExp(`^\\| \`${name.replaceAll('.', '\\.')}\` \\(${adapter}\\) \\|`, 'm');
+        assert.ok(row.test(README), `${adapter} option ${name} is in the options table`);
+      }
     }
   });
 

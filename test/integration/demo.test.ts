@@ -240,6 +240,7 @@ describe('three demo sites on three frameworks over one store', () => {
       await loginOn(bystander, demo.shop.origin, 'bob');
       const before = await whoami(visitor, demo.shop.origin);
       for (const site of NAMES) assert.equal((await whoami(visitor, demo[site].origin)).user, 'alice', `logged in on ${site}`);
+      assert.ok(sessionRows(demo.storePath).includes(`"sid":"${before.sessionId}"`), 'the session is in the store before the logout');
       await logoutOn(visitor, demo[name].origin);
       for (const site of NAMES) {
         await visitor.navigate(`${demo[site].origin}/`);

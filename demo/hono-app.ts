@@ -60,6 +60,16 @@ export function createHonoDemo(options: DemoSiteOptions): { listener: RequestLis
     }
     await next();
   });
+  // The session layer answers a store failure itself (503, before the route runs, or
+  // instead of a response it could not save). The demo's other sites send Retry-After and
+  // their own text with theirs: so does this one. No other 503 comes from this app.
+  app.use(async (c, next) => {
+    await next();
+    if (c.res.status === 503 && !c.res.headers.has('retry-after')) {
+      c.res = undefined;
+      c.res = text(STORE_DOWN_TEXT, 503, { 'retry-after': '5', 'cache-control': 'no-store' });
+    }
+  });
   app.use(shared);
   app.post('*', async (c, next) => {
     // Login CSRF and cross-site posts: every form post must come from this site's own pages.
@@ -118,5 +128,7 @@ export function createHonoDemo(options: DemoSiteOptions): { listener: RequestLis
     return status === 503 ? text(STORE_DOWN_TEXT, 503, { 'retry-after': '5' }) : text('internal error\n', 500);
   });
 
-  return { listener: getRequestListener(app.fetch), shared };
+  const handle = getRequestListener(app.fetch);
+  // @hono/node-server answers its own errors (a 500) and resolves: nothing to await here.
+  return { listener: (req, res) => void handle(req, res), shared };
 }

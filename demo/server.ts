@@ -58,7 +58,7 @@ let closeApp = (): Promise<void> => Promise.resolve();
 if (framework === 'fastify') {
   const fastify = await createFastifyDemo(siteOptions);
   app = fastify.listener;
-  closeApp = fastify.close;
+  closeApp = () => fastify.close();
 } else if (framework === 'hono') {
   app = createHonoDemo(siteOptions).listener;
 } else {

@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { DEMO_FRAMEWORKS } from '../../demo/page.ts';
 import { loginOn, logoutOn, whoami } from '../helpers/demo-client.ts';
 import { Client, type Response } from '../helpers/http.ts';
-import { sessionRows, startMixedDemo, waitForLine, type MixedDemo } from '../helpers/sites.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { sessionRows, startMixedDemo, startSite, waitForLine, type MixedDemo, type SiteProcess } from '../helpers/sites.ts';
 
 const NAMES = ['shop', 'blog', 'news'] as const;
 type Name = (typeof NAMES)[number];
@@ -251,4 +253,80 @@ describe('three demo sites on three frameworks over one store', () => {
       assert.equal((await whoami(bystander, demo.shop.origin)).user, 'bob');
     });
   }
+});
+
+describe('the three frameworks on the demo’s Redis stores', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis.stop());
+
+  for (const kind of ['RedisStore', 'connect-redis'] as const) {
+    describe(kind, () => {
+      const sites = new Map<Name, SiteProcess>();
+      before(async () => {
+        const ports = new Set<number>();
+        while (ports.size < NAMES.length) ports.add(await freePort());
+        const origins = [...ports].map((port, index) => `http://${NAMES[index]}.localhost:${port}`);
+        const spec = kind === 'RedisStore' ? redis.url : `connect-redis+${redis.url}`;
+        for (const [index, name] of NAMES.entries()) {
+          sites.set(name, await startSite(origins[index] as string, origins, spec, {}, ['--framework', DEMO_FRAMEWORKS[name]]));
+        }
+      });
+      after(() => Promise.all([...sites.values()].map((site) => site.stop())));
+      const origin = (name: Name): string => sites.get(name)!.origin;
+
+      it('shares a login made on news (hono) with shop and blog, and a logout on blog ends it on all three', async () => {
+        const visitor = new Client();
+        await loginOn(visitor, origin('news'), 'alice');
+        const onNews = await whoami(visitor, origin('news'));
+        assert.equal(onNews.user, 'alice');
+        for (const name of ['shop', 'blog'] as const) {
+          await visitor.navigate(`${origin(name)}/`);
+          assert.deepEqual(await whoami(visitor, origin(name)), onNews, name);
+        }
+        await logoutOn(visitor, origin('blog'));
+        for (const name of NAMES) {
+          await visitor.navigate(`${origin(name)}/`);
+          assert.equal((await whoami(visitor, origin(name))).user, null, name);
+        }
+      });
+    });
+  }
+
+  it('answers 503 with Retry-After on every framework when the store is down, and logs no stack', async () => {
+    const ports = new Set<number>();
+    while (ports.size < NAMES.length) ports.add(await freePort());
+    const origins = [...ports].map((port, index) => `http://${NAMES[index]}.localhost:${port}`);
+    const sites: SiteProcess[] = [];
+    try {
+      for (const [index, name] of NAMES.entries()) sites.push(await startSite(origins[index] as string, origins, redis.url, {}, ['--framework', DEMO_FRAMEWORKS[name]]));
+      const visitors = await Promise.all(
+        NAMES.map(async (name, index) => {
+          const visitor = new Client();
+          await loginOn(visitor, origins[index] as string, 'bob');
+          assert.equal((await whoami(visitor, origins[index] as string)).user, 'bob', name);
+          return visitor;
+        }),
+      );
+      await redis.kill('SIGKILL');
+      try {
+        for (const [index, name] of NAMES.entries()) {
+          const site = sites[index] as SiteProcess;
+          const from = site.output.length;
+          const page = await visitors[index]!.fetch(`${origins[index]}/`);
+          assert.equal(page.status, 503, `${name}: ${page.body}`);
+          assert.equal(page.headers['retry-after'], '5', name);
+          assert.equal(page.body, 'the session store is unavailable; try again shortly\n', name);
+          const logged = site.output.slice(from).join('\n');
+          assert.doesNotMatch(logged, /\n\s+at /, `${name} logged no stack trace`);
+        }
+      } finally {
+        await redis.start();
+      }
+    } finally {
+      await Promise.all(sites.map((site) => site.stop()));
+    }
+  });
 });

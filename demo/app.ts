@@ -1,10 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session, { type Store } from 'express-session';
-import { STATUS_CODES } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { SharingStore } from 'shared-session';
 import { sharedSession, type SharedSessionMiddleware } from 'shared-session/express';
+import { CROSS_SITE_TEXT, FORM_LIMIT, STORE_DOWN_TEXT, VIEWS, checkItem, clientErrorText, homeView, serverErrorStatus, siteName } from './page.ts';
 import { checkLogin } from './users.ts';
+
+export { siteName };
 
 declare module 'express-session' {
   interface SessionData {
@@ -32,11 +33,6 @@ export interface DemoSiteOptions {
   sharingStore?: SharingStore | undefined;
 }
 
-/** A short name for a site: the first label of its host (`shop` for http://shop.localhost:3001). */
-export function siteName(origin: string): string {
-  return new URL(origin).hostname.split('.')[0] ?? origin;
-}
-
 /** The parsed form body; express.urlencoded leaves `req.body` undefined for other content types. */
 function formOf(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
@@ -54,18 +50,12 @@ function clientErrorStatus(error: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500 ? value : undefined;
 }
 
-const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
-const MAX_CART = 20;
-/** Each site's colour on its page, in the order of `sites`, so tabs side by side tell apart. */
-const ACCENTS = ['#0b6e4f', '#6a1b9a', '#b3541e', '#1565c0', '#ad1457'];
-
 /**
  * One site of the demo: express-session on the shared store, shared-session right after
  * it, a home page showing who you are on which site, a login, a cart and a logout.
  */
 export function createDemoApp(options: DemoSiteOptions): { app: express.Express; shared: SharedSessionMiddleware } {
   const name = siteName(options.origin);
-  const accent = ACCENTS[Math.max(0, options.sites.indexOf(options.origin)) % ACCENTS.length];
   const log = options.log ?? ((line: string) => console.log(line));
   const app = express();
   app.disable('x-powered-by');
@@ -93,28 +83,26 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
     }),
   );
   app.use(shared);
-  app.use(express.urlencoded({ extended: false, limit: '2kb' }));
+  app.use(express.urlencoded({ extended: false, limit: FORM_LIMIT }));
 
   // Login CSRF and cross-site posts: every form post must come from this site's own pages.
   // Browsers always send Origin on POST; SameSite=Lax alone does not stop a forged login.
   app.post('/{*any}', (req: Request, res: Response, next: NextFunction) => {
     if (req.get('origin') === options.origin) return next();
-    res.status(403).type('text').send('cross-site form post refused\n');
+    res.status(403).type('text').send(CROSS_SITE_TEXT);
   });
 
   app.get('/', (req, res) => {
-    res.render('home', {
-      siteName: name,
-      accent,
-      origin: options.origin,
-      otherSites: options.sites.filter((site) => site !== options.origin).map((site) => ({ name: siteName(site), origin: site })),
-      user: req.session.user,
-      sessionId: req.session.user || req.session.cart ? req.sessionID : undefined,
-      cart: req.session.cart ?? [],
-      // A fixed text chosen by the query, never the query itself (nothing reflected); not
-      // once logged in, which may have happened on another site since.
-      message: !req.session.user && req.query.login === 'failed' ? 'Wrong user name or password.' : undefined,
-    });
+    // The loader goes in through res.locals.sharedSessionLoader, which the adapter fills.
+    res.render(
+      'home',
+      homeView(options.origin, options.sites, 'express', {
+        user: req.session.user,
+        sessionId: req.sessionID,
+        cart: req.session.cart ?? [],
+        loginQuery: req.query.login,
+      }),
+    );
   });
 
   app.get('/whoami', (req, res) => {
@@ -138,13 +126,10 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
   });
 
   app.post('/cart', (req, res) => {
-    const item = formOf(req).item;
-    if (typeof item !== 'string' || item.trim() === '' || item.length > 60) {
-      return res.status(400).type('text').send('an item is 1 to 60 characters\n');
-    }
     const cart = req.session.cart ?? [];
-    if (cart.length >= MAX_CART) return res.status(409).type('text').send('the cart is full\n');
-    req.session.cart = [...cart, item.trim()];
+    const checked = checkItem(formOf(req).item, cart);
+    if ('status' in checked) return res.status(checked.status).type('text').send(checked.text);
+    req.session.cart = [...cart, checked.item];
     res.redirect(303, '/');
   });
 
@@ -162,15 +147,15 @@ export function createDemoApp(options: DemoSiteOptions): { app: express.Express;
     // message (it quotes the request). Nothing is logged: anyone could fill the log for free.
     const clientStatus = clientErrorStatus(error);
     if (clientStatus !== undefined) {
-      if (!res.headersSent) res.status(clientStatus).type('text').send(`${STATUS_CODES[clientStatus] ?? 'Bad Request'}\n`);
+      if (!res.headersSent) res.status(clientStatus).type('text').send(clientErrorText(clientStatus));
       return;
     }
     // A store that cannot be reached answers 503 (its errors carry `status`), anything else 500.
-    const status = (error as { status?: unknown }).status === 503 ? 503 : 500;
+    const status = serverErrorStatus(error);
     log(`[${name}] ${status === 503 ? 'store unavailable' : 'error'}: ${error instanceof Error ? (status === 503 ? error.message : error.stack) : 'unknown error'}`);
     if (!res.headersSent) {
       if (status === 503) res.setHeader('retry-after', '5');
-      res.status(status).type('text').send(status === 503 ? 'the session store is unavailable; try again shortly\n' : 'internal error\n');
+      res.status(status).type('text').send(status === 503 ? STORE_DOWN_TEXT : 'internal error\n');
     }
   });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import { DEMO_FRAMEWORKS, type Framework } from '../../demo/page.ts';
 import { freePort } from './ports.ts';
 
 export const SHARED_SECRET = '5pNSSeLdb8LDZZXj2Wc2ZV6Vedy+aJpnCJqJEkP+9jwZRTlRv0fsYejF6nq7MsX6';
@@ -137,14 +138,19 @@ const TAKEN_NAMES: ReadonlySet<string> = new Set(['sites', 'storePath', 'stop'])
 /**
  * One demo process per name, serving `http://<name>.localhost:<fresh port>`, over one
  * fresh SQLite file; every site lists all of them, the first being the hub. Resolves once
- * every site serves; if one fails to start, stops the others and rejects.
+ * every site serves; if one fails to start, stops the others and rejects. A site runs on
+ * the framework `frameworks` names for it (demo/server.ts --framework), Express otherwise.
  *
  * @example
  * const demo = await startDemoSites(['shop', 'blog', 'news']);
  * await new Client().navigate(`${demo.news.origin}/`);
  * await demo.stop();
  */
-export async function startDemoSites<const Name extends string>(names: readonly Name[], extraEnv: Record<string, string> = {}): Promise<DemoSites<Name>> {
+export async function startDemoSites<const Name extends string>(
+  names: readonly Name[],
+  extraEnv: Record<string, string> = {},
+  frameworks: Partial<Record<Name, Framework>> = {},
+): Promise<DemoSites<Name>> {
   for (const name of names) {
     if (!SITE_NAME.test(name) || TAKEN_NAMES.has(name)) throw new TypeError(`startDemoSites: "${name}" is no site name; use a lowercase host label other than ${[...TAKEN_NAMES].join(', ')}`);
   }
@@ -155,7 +161,12 @@ export async function startDemoSites<const Name extends string>(names: readonly 
   const sites = [...ports].map((port, index) => `http://${names[index] as Name}.localhost:${port}`);
   const dir = mkdtempSync(join(tmpdir(), 'shared-session-'));
   const storePath = join(dir, 'sessions.sqlite');
-  const started = await Promise.allSettled(sites.map((origin) => startSite(origin, sites, storePath, extraEnv)));
+  const started = await Promise.allSettled(
+    sites.map((origin, index) => {
+      const framework = frameworks[names[index] as Name];
+      return startSite(origin, sites, storePath, extraEnv, framework ? ['--framework', framework] : []);
+    }),
+  );
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
     await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : Promise.resolve())));
@@ -180,4 +191,11 @@ export type DemoPair = DemoSites<'shop' | 'blog'>;
 
 export function startDemoPair(extraEnv: Record<string, string> = {}): Promise<DemoPair> {
   return startDemoSites(['shop', 'blog'], extraEnv);
+}
+
+/** The three sites of `npm run demo` on their frameworks (shop Express and the hub, blog Fastify, news Hono), on fresh ports. */
+export type MixedDemo = DemoSites<'shop' | 'blog' | 'news'>;
+
+export function startMixedDemo(extraEnv: Record<string, string> = {}): Promise<MixedDemo> {
+  return startDemoSites(['shop', 'blog', 'news'], extraEnv, DEMO_FRAMEWORKS);
 }

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { SqliteStore } from 'shared-session/sqlite';
+import { Client } from '../helpers/http.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startHonoSite, type HonoSite, type HonoSiteOptions } from '../spec/sites/hono.ts';
+
+/**
+ * The attack review of the new adapters (issue 10): each attack an outsider can run against
+ * the fetch handler's session layer (src/web/session.ts) on a real Hono site, with the
+ * answer the library must give. Attacks the spec matrix covers for every adapter already
+ * (fixation, late saves, bots, caches, forged tokens) are not repeated here.
+ */
+
+const OLD_SECRET = 'kR4v9Q2mXe7LpZ1sW8nB3cY6tH0jF5gD-old-session-secret';
+const NEW_SECRET = 'Tq7Hc2Wz9Mv4Ks1Xb8Ln3Pd6Rf0Gy5Ju-new-session-secret';
+
+/** One raw HTTP/1.1 exchange (headers a client library would refuse to send); the status line. */
+function rawRequest(port: number, head: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(head));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+function cartOf(body: string): unknown {
+  return (JSON.parse(body) as { cart: unknown }).cart;
+}
+
+function statusOf(answer: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+}
+
+describe('attacks on the fetch handler’s session layer (shared-session/fetch, shared-session/hono)', () => {
+  let dir: string;
+  let store: SqliteStore;
+  let sites: string[];
+  const running: HonoSite[] = [];
+
+  async function start(options: Partial<HonoSiteOptions> = {}): Promise<HonoSite> {
+    const site = await startHonoSite({ origin: sites[0]!, sites, store, ...options });
+    running.push(site);
+    return site;
+  }
+
+  async function stop(site: HonoSite): Promise<void> {
+    running.splice(running.indexOf(site), 1);
+    await site.close();
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-session-adapter-attacks-'));
+    store = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+    sites = [`http://a.localhost:${await freePort()}`, `http://b.localhost:${await freePort()}`];
+  });
+
+  // A failed test leaves its site running: close it, so that the next test can listen on the origin's port.
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((site) => site.close()));
+  });
+
+  after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('re-signs a cookie signed by an older secret of the list, so that dropping that secret later logs nobody out', async () => {
+    const origin = sites[0]!;
+    let site = await start({ session: { secret: OLD_SECRET } });
+    const visitor = new Client();
+    await visitor.fetch(`${origin}/add?item=tea`);
+    const signedOld = visitor.cookies(origin).get('a.sid')!;
+    const [id] = signedOld.split('.');
+    await stop(site);
+
+    // Rotation, step 1: the new secret first, the old one still accepted.
+    site = await start({ session: { secret: [NEW_SECRET, OLD_SECRET] } });
+    const page = await visitor.fetch(`${origin}/whoami`);
+    assert.deepEqual(cartOf(page.body), ['tea']);
+    const resigned = page.setCookies.find((cookie) => cookie.name === 'a.sid');
+    assert.ok(resigned, 'the cookie signed by the old secret is sent again, signed by the new one');
+    assert.equal(resigned.value?.split('.')[0], id, 'same session, same id');
+    assert.notEqual(resigned.value, signedOld);
+    // The re-signed cookie keeps the session’s stored expiry: re-signing is no way to stretch a session.
+    const stored = (await store.get(id!)) as { cookie: { expires: string } };
+    assert.equal(resigned.expires?.getTime(), Math.floor(Date.parse(stored.cookie.expires) / 1000) * 1000);
+    assert.match(String(page.headers['cache-control']), /no-store/);
+    // A cookie signed by the newest secret is not sent again (no Set-Cookie on every response).
+    assert.equal((await visitor.fetch(`${origin}/whoami`)).setCookies.length, 0);
+    await stop(site);
+
+    // Step 2: the old secret dropped. The visitor is still logged in.
+    site = await start({ session: { secret: [NEW_SECRET] } });
+    assert.deepEqual(cartOf((await visitor.fetch(`${origin}/whoami`)).body), ['tea']);
+    // A cookie still signed by the dropped secret names nothing.
+    const stale = new Client();
+    stale.cookies(origin).set('a.sid', signedOld);
+    const refused = await stale.fetch(`${origin}/whoami`);
+    assert.deepEqual(cartOf(refused.body), []);
+    await stop(site);
+  });
+
+  it('refuses malformed Host headers with 400, and a Host that is no site gets neither a cookie nor a store write', async () => {
+    const site = await start();
+    const port = Number(new URL(sites[0]!).port);
+    for (const host of ['a b', '[', 'a.localhost:99999']) {
+      assert.equal(statusOf(await rawRequest(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)), 400, host);
+    }
+    const foreign = await rawRequest(port, 'GET /shared-session/hop HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(foreign), 421);
+    assert.doesNotMatch(foreign, /set-cookie/i);
+    await stop(site);
+  });
+
+  it('answers a non-UTF-8, badly percent-encoded or huge session cookie as no session: 200, the cookie cleared, never a 500', async () => {
+    const site = await start();
+    const { host, port } = new URL(sites[0]!);
+    const before = await store.all();
+    const cookies: (string | Buffer)[] = [Buffer.from([0xff, 0xfe, 0x25, 0x45]), '%E0%A4%A', `${'x'.repeat(12_000)}.${'y'.repeat(43)}`];
+    for (const value of cookies) {
+      const head = Buffer.concat([Buffer.from(`GET /whoami HTTP/1.1\r\nHost: ${host}\r\nCookie: a.sid=`), Buffer.from(value), Buffer.from('\r\nConnection: close\r\n\r\n')]);
+      const answer = await rawRequest(Number(port), head);
+      assert.equal(statusOf(answer), 200, String(value).slice(0, 20));
+      assert.match(answer, /set-cookie: a\.sid=; Path=\/; Expires=Thu, 01 Jan 1970/i);
+    }
+    assert.deepEqual(await store.all(), before, 'no store write');
+    await stop(site);
+  });
+});

@@ -1,5 +1,5 @@
 import { parse, serialize } from 'cookie';
-import { NOTE_KEY, optionError } from '../core/adapter.ts';
+import { NOTE_KEY, checkSecretStrength, optionError } from '../core/adapter.ts';
 import { isSharingStore, type FoundSession, type SessionPort, type SharingStore } from '../index.ts';
 
 /**
@@ -136,6 +136,16 @@ export class WebSessionConfig {
     if (secrets.length === 0 || secrets.some((secret) => !(typeof secret === 'string' || secret instanceof Uint8Array) || secret.length < 32)) {
       throw optionError('session.secret', 'must be a string or bytes of at least 32 characters, or a list of them', 'Use e.g. `openssl rand -base64 48`; keep it apart from the core’s `secret`.');
     }
+    // Anyone can get a cookie of their own (an id and its HMAC): a guessable secret falls to
+    // an offline search, and then every id a log or a store dump shows is a cookie. Older
+    // entries of the list count as much as the newest: each one still verifies.
+    secrets.forEach((secret, index) => checkSecretStrength(secret, Array.isArray(options.secret) ? `session.secret[${index}]` : 'session.secret'));
+    const encoded = secrets.map((secret) => (typeof secret === 'string' ? new TextEncoder().encode(secret) : secret));
+    encoded.forEach((bytes, index) => {
+      if (encoded.slice(0, index).some((earlier) => earlier.length === bytes.length && earlier.every((byte, at) => byte === bytes[at]))) {
+        throw optionError(`session.secret[${index}]`, 'repeats an earlier secret', 'List each secret once, newest first.');
+      }
+    });
     const name = options.name ?? 'sid';
     if (typeof name !== 'string' || !COOKIE_NAME.test(name)) throw optionError('session.name', 'must be a cookie name (a token)', 'Use e.g. `sid`.');
     this.name = name;

@@ -4,9 +4,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { sharedSessionHandler } from 'shared-session/fetch';
 import { SqliteStore } from 'shared-session/sqlite';
 import { Client } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
+import { SHARED_SECRET } from '../helpers/sites.ts';
 import { startHonoSite, type HonoSite, type HonoSiteOptions } from '../spec/sites/hono.ts';
 
 /**
@@ -105,6 +107,24 @@ describe('attacks on the fetch handler’s session layer (shared-session/fetch, 
     const refused = await stale.fetch(`${origin}/whoami`);
     assert.deepEqual(cartOf(refused.body), []);
     await stop(site);
+  });
+
+  it('refuses a guessable session secret, also as an older entry of the list: an id from a log plus an offline guess would forge its cookie', () => {
+    // Anyone gets a cookie of their own (id and signature): a guessable secret falls to an
+    // offline search, and then any id a log or a dump shows becomes a cookie.
+    const weak = ['my-company-session-secret-2026-x', 'a'.repeat(40), new Uint8Array(32)];
+    for (const secret of weak) {
+      for (const list of [secret, [NEW_SECRET, secret]]) {
+        assert.throws(
+          () => sharedSessionHandler({ sites: sites, secret: SHARED_SECRET, session: { store, secret: list } }),
+          { code: 'ERR_SHARED_SESSION_WEAK_SECRET', message: /session\.secret/ },
+          String(secret).slice(0, 20),
+        );
+      }
+    }
+    // The same secret twice in the list is a mistake, as for the core's.
+    assert.throws(() => sharedSessionHandler({ sites: sites, secret: SHARED_SECRET, session: { store, secret: [NEW_SECRET, NEW_SECRET] } }), { code: 'ERR_SHARED_SESSION_OPTION' });
+    assert.doesNotThrow(() => sharedSessionHandler({ sites: sites, secret: SHARED_SECRET, session: { store, secret: [NEW_SECRET, OLD_SECRET] } }));
   });
 
   it('refuses malformed Host headers with 400, and a Host that is no site gets neither a cookie nor a store write', async () => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { sharedSessionHandler } from 'shared-session/fetch';
 import { SqliteStore } from 'shared-session/sqlite';
-import { Client } from '../helpers/http.ts';
+import { startKoaSite } from '../helpers/koa-site.ts';
+import { Client, request } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
 import { SHARED_SECRET } from '../helpers/sites.ts';
 import { startHonoSite, type HonoSite, type HonoSiteOptions } from '../spec/sites/hono.ts';
@@ -152,5 +153,48 @@ describe('attacks on the fetch handler’s session layer (shared-session/fetch, 
     }
     assert.deepEqual(await store.all(), before, 'no store write');
     await stop(site);
+  });
+});
+
+describe('attacks on koaStore() (shared-session/koa)', () => {
+  let dir: string;
+  let store: SqliteStore;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-session-koa-attacks-'));
+    store = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+  });
+
+  after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves no shared store to koa-session with unsigned cookies: an id from a log or a dump is no cookie on that site', async () => {
+    const sites = [`http://a.localhost:${await freePort()}`, `http://b.localhost:${await freePort()}`];
+    // b signs its cookies; a is a Koa site with `signed: false`, so its cookie is the store key itself.
+    const b = await startKoaSite({ origin: sites[1]!, sites, store });
+    const a = await startKoaSite({ origin: sites[0]!, sites, store, session: { signed: false } });
+    try {
+      const victim = new Client();
+      await victim.fetch(`${sites[1]}/add?item=tea`);
+      const [id] = Object.keys(await store.all());
+      assert.ok(id, 'the victim’s session is in the shared store');
+      // The log reader's id, sent to a as a cookie: it must not open the victim's session.
+      const attack = await request(`${sites[0]}/whoami`, { headers: { cookie: `a.sid=${id}` } });
+      assert.doesNotMatch(attack.body, /tea/, 'the victim’s cart is not shown');
+      // A setup error (ERR_SHARED_SESSION_SETUP), on a's first request that reaches the store.
+      assert.equal(attack.status, 500);
+      // Nor does a's own new session go into the shared store under an unsigned cookie.
+      const rows = Object.keys(await store.all()).length;
+      const own = await request(`${sites[0]}/add?item=jam`);
+      assert.equal(own.status, 500);
+      assert.equal(own.setCookies.length, 0);
+      assert.equal(Object.keys(await store.all()).length, rows);
+      // The victim's own session on b is untouched.
+      assert.match((await victim.fetch(`${sites[1]}/whoami`)).body, /tea/);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });

@@ -198,3 +198,71 @@ describe('attacks on koaStore() (shared-session/koa)', () => {
     }
   });
 });
+
+describe('lifetimes across frameworks (Koa and Hono on one store)', () => {
+  let dir: string;
+  let store: SqliteStore;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-session-lifetime-attacks-'));
+    store = new SqliteStore({ path: join(dir, 'sessions.sqlite') });
+  });
+
+  after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a remember-me lifetime set on one framework’s site when the other adopts the session, each way, with the adopting site’s attributes', async () => {
+    const DAYS_30 = 30 * 86_400_000;
+    const sites = [`http://a.localhost:${await freePort()}`, `http://b.localhost:${await freePort()}`];
+    const a = await startKoaSite({
+      origin: sites[0]!,
+      sites,
+      store,
+      session: { sameSite: 'strict' },
+      routes: (ctx) => {
+        if (ctx.path !== '/remember') return Promise.resolve(false);
+        const session = ctx.session as unknown as { cart?: string[]; maxAge: number };
+        session.cart = ['koa'];
+        session.maxAge = DAYS_30;
+        ctx.body = 'remembered\n';
+        return Promise.resolve(true);
+      },
+    });
+    const b = await startHonoSite({
+      origin: sites[1]!,
+      sites,
+      store,
+      routes: (app) => {
+        app.get('/remember', (c) => {
+          const session = c.get('session');
+          session.data.cart = ['hono'];
+          session.maxAge = DAYS_30;
+          return c.text('remembered\n');
+        });
+      },
+    });
+    try {
+      for (const [from, to, name, sameSite] of [
+        [sites[0]!, sites[1]!, 'b.sid', 'Lax'],
+        [sites[1]!, sites[0]!, 'a.sid', 'Strict'],
+      ] as const) {
+        const visitor = new Client();
+        await visitor.fetch(`${from}/remember`);
+        await visitor.navigate(`${from}/`);
+        const steps = await visitor.navigate(`${to}/`);
+        const adopted = steps.flatMap((step) => step.setCookies).filter((cookie) => cookie.name === name && cookie.value);
+        assert.ok(adopted.length > 0, `${to} adopts the session from ${from} (${steps.map((step) => step.url).join(' → ')})`);
+        const cookie = adopted.at(-1)!;
+        const expires = cookie.expires?.getTime() ?? (cookie.maxAge === undefined ? 0 : Date.now() + cookie.maxAge * 1000);
+        assert.ok(Math.abs(expires - (Date.now() + DAYS_30)) < 120_000, `${name}: remember-me's 30 days, not the site's hour (${cookie.expires?.toISOString()})`);
+        const header = steps.flatMap((step) => step.headers['set-cookie'] ?? []).filter((line) => line.startsWith(`${name}=`) && !line.startsWith(`${name}=;`)).at(-1) ?? '';
+        assert.match(header, new RegExp(`SameSite=${sameSite}`, 'i'), `${name} carries its own site's SameSite`);
+        assert.match((await visitor.fetch(`${to}/whoami`)).body, /koa|hono/);
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

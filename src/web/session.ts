@@ -54,7 +54,11 @@ export type SessionSecret = string | Uint8Array;
 export interface WebSessionOptions {
   /** A store with the promise API; the stores of this package fit. */
   store: WebSessionStore;
-  /** Signs the session cookie; a list rotates (signed with the first, checked with any). At least 32 characters or bytes. */
+  /**
+   * Signs the session cookie; a list rotates (signed with the first, checked with any; a
+   * cookie only an older one verifies is signed again). Each at least 32 characters or bytes
+   * and 128 bits of entropy as the core judges its `secret` (ERR_SHARED_SESSION_WEAK_SECRET).
+   */
   secret: SessionSecret | readonly SessionSecret[];
   /** The cookie's name. Default `sid`. */
   name?: string;

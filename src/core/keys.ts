@@ -121,7 +121,12 @@ function toBytes(secret: unknown, option: string): Uint8Array {
   throw optionError(option, 'must be a string or a Uint8Array (a Buffer is one)', 'Pass a long random string, e.g. `openssl rand -base64 48`.');
 }
 
-function checkStrength(secret: string | Uint8Array, option: string): void {
+/**
+ * Refuse a secret the entropy estimate reads as guessable (ERR_SHARED_SESSION_WEAK_SECRET),
+ * naming `option`. Also for adapters' own signing secrets (the fetch handler's session
+ * cookie): one bar for every secret of the package.
+ */
+export function checkStrength(secret: string | Uint8Array, option: string): void {
   const bits = estimateSecretBits(secret);
   if (bits < MIN_SECRET_BITS) {
     throw new SharedSessionError(

@@ -1,5 +1,5 @@
 import { NOTE_KEY, optionError } from '../core/adapter.ts';
-import { isSharingStore, type SharingStore } from '../index.ts';
+import { SharedSessionError, isSharingStore, type SharingStore } from '../index.ts';
 
 /**
  * koa-session's external store over a store of express-session's shape (the stores of this
@@ -163,6 +163,23 @@ function withNote(ctx: unknown, id: string, data: Record<string, unknown>): Reco
   return NOTE_KEY in session ? { ...data, [NOTE_KEY]: session[NOTE_KEY] } : data;
 }
 
+/**
+ * Refuse koa-session with `signed: false`: its cookie is then the store key itself, and the
+ * store is shared, so any id a log, a dump or another site's request shows would open that
+ * session here, a login made on a site that signs its cookies included. koaStore() learns
+ * koa-session's options only with a request, so the refusal comes with the first one that
+ * reaches the store: a setup error, not a session quietly opened.
+ */
+function refuseUnsigned(ctx: unknown): void {
+  const options = typeof ctx === 'object' && ctx !== null ? (ctx as { sessionOptions?: { signed?: unknown } }).sessionOptions : undefined;
+  if (options?.signed === false) {
+    throw new SharedSessionError(
+      'ERR_SHARED_SESSION_SETUP',
+      'shared-session/koa: koaStore() needs signed session cookies: with `signed: false` any session id from a log or another site of the shared store is a cookie here; leave `signed` on and set `app.keys`',
+    );
+  }
+}
+
 /** koa-session's store over `store`, with the sharing methods of `store` when it has them. */
 class KoaSessionStore implements KoaExternalStore {
   readonly #store: ExpressShapedStore;
@@ -181,11 +198,13 @@ class KoaSessionStore implements KoaExternalStore {
   }
 
   async get(key: string, _maxAge: unknown, options: { ctx?: unknown } = {}): Promise<Record<string, unknown> | undefined> {
+    refuseUnsigned(options.ctx);
     const record = await load(this.#store, options.ctx, key);
     return record ? toKoa(record) : undefined;
   }
 
   async set(key: string, session: Record<string, unknown>, _maxAge: unknown, options: { ctx?: unknown } = {}): Promise<void> {
+    refuseUnsigned(options.ctx);
     const id = redirected(options.ctx, key);
     await save(this.#store, options.ctx, id, withNote(options.ctx, id, session));
   }

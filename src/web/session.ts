@@ -1,5 +1,5 @@
 import { parse, serialize } from 'cookie';
-import { NOTE_KEY, optionError } from '../core/adapter.ts';
+import { NOTE_KEY, checkSecretStrength, optionError } from '../core/adapter.ts';
 import { isSharingStore, type FoundSession, type SessionPort, type SharingStore } from '../index.ts';
 
 /**
@@ -54,7 +54,11 @@ export type SessionSecret = string | Uint8Array;
 export interface WebSessionOptions {
   /** A store with the promise API; the stores of this package fit. */
   store: WebSessionStore;
-  /** Signs the session cookie; a list rotates (signed with the first, checked with any). At least 32 characters or bytes. */
+  /**
+   * Signs the session cookie; a list rotates (signed with the first, checked with any; a
+   * cookie only an older one verifies is signed again). Each at least 32 characters or bytes
+   * and 128 bits of entropy as the core judges its `secret` (ERR_SHARED_SESSION_WEAK_SECRET).
+   */
   secret: SessionSecret | readonly SessionSecret[];
   /** The cookie's name. Default `sid`. */
   name?: string;
@@ -136,6 +140,16 @@ export class WebSessionConfig {
     if (secrets.length === 0 || secrets.some((secret) => !(typeof secret === 'string' || secret instanceof Uint8Array) || secret.length < 32)) {
       throw optionError('session.secret', 'must be a string or bytes of at least 32 characters, or a list of them', 'Use e.g. `openssl rand -base64 48`; keep it apart from the core’s `secret`.');
     }
+    // Anyone can get a cookie of their own (an id and its HMAC): a guessable secret falls to
+    // an offline search, and then every id a log or a store dump shows is a cookie. Older
+    // entries of the list count as much as the newest: each one still verifies.
+    secrets.forEach((secret, index) => checkSecretStrength(secret, Array.isArray(options.secret) ? `session.secret[${index}]` : 'session.secret'));
+    const encoded = secrets.map((secret) => (typeof secret === 'string' ? new TextEncoder().encode(secret) : secret));
+    encoded.forEach((bytes, index) => {
+      if (encoded.slice(0, index).some((earlier) => earlier.length === bytes.length && earlier.every((byte, at) => byte === bytes[at]))) {
+        throw optionError(`session.secret[${index}]`, 'repeats an earlier secret', 'List each secret once, newest first.');
+      }
+    });
     const name = options.name ?? 'sid';
     if (typeof name !== 'string' || !COOKIE_NAME.test(name)) throw optionError('session.name', 'must be a cookie name (a token)', 'Use e.g. `sid`.');
     this.name = name;
@@ -175,8 +189,12 @@ export class WebSessionConfig {
     return `${id}.${base64url(new Uint8Array(signature))}`;
   }
 
-  /** The id a cookie value names, when its signature is one of ours; undefined for anything else. */
-  async unsign(value: string): Promise<string | undefined> {
+  /**
+   * The id a cookie value names, when its signature is one of ours; undefined for anything
+   * else. `current` is false when only an older secret of the list signed it: the cookie
+   * must then be signed again, or dropping that secret would log the visitor out.
+   */
+  async unsign(value: string): Promise<{ id: string; current: boolean } | undefined> {
     const dot = value.lastIndexOf('.');
     if (dot === -1) return undefined;
     const id = value.slice(0, dot);
@@ -184,8 +202,9 @@ export class WebSessionConfig {
     const signature = fromBase64url(value.slice(dot + 1));
     if (!signature || signature.length !== 32) return undefined;
     const data = new TextEncoder().encode(id);
+    const keys = await this.#keys;
     // verify compares in constant time.
-    for (const key of await this.#keys) if (await crypto.subtle.verify('HMAC', key, signature as Uint8Array<ArrayBuffer>, data)) return id;
+    for (const [index, key] of keys.entries()) if (await crypto.subtle.verify('HMAC', key, signature as Uint8Array<ArrayBuffer>, data)) return { id, current: index === 0 };
     return undefined;
   }
 }
@@ -211,6 +230,13 @@ function storedLifetime(cookie: unknown): number | null | undefined {
   if (typeof originalMaxAge === 'number' && Number.isFinite(originalMaxAge) && originalMaxAge > 0) return originalMaxAge;
   if (originalMaxAge === null || originalMaxAge === false) return null;
   return undefined;
+}
+
+/** The expiry a stored cookie names: null for a browser-session cookie (or none readable). */
+function storedExpiry(cookie: unknown): Date | null {
+  const expires = (cookie as { expires?: unknown } | null | undefined)?.expires;
+  const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : Number.NaN;
+  return Number.isFinite(at) ? new Date(at) : null;
 }
 
 /** A record whose stored expiry is past counts as gone, whatever the store kept. */
@@ -245,6 +271,8 @@ export class WebSession implements SessionPort {
   #destroyed = false;
   /** Set by every save of this request: the browser must get the cookie (a new id, a new expiry). */
   #cookieDue = false;
+  /** The request's cookie was signed by an older secret of the list: send it again, signed by the newest. */
+  #resign = false;
 
   private constructor(config: WebSessionConfig, https: boolean, id: string, record: Record<string, unknown> | undefined, cookieNamed: boolean) {
     this.#config = config;
@@ -274,10 +302,14 @@ export class WebSession implements SessionPort {
    */
   static async load(config: WebSessionConfig, request: CookieRequest): Promise<WebSession> {
     const value = request.cookieHeader ? parse(request.cookieHeader)[config.name] : undefined;
-    const id = value ? await config.unsign(value) : undefined;
-    if (id !== undefined) {
-      const record = await config.store.get(id);
-      if (record && typeof record === 'object' && !expired(record.cookie, Date.now())) return new WebSession(config, request.https, id, record, true);
+    const signed = value ? await config.unsign(value) : undefined;
+    if (signed !== undefined) {
+      const record = await config.store.get(signed.id);
+      if (record && typeof record === 'object' && !expired(record.cookie, Date.now())) {
+        const session = new WebSession(config, request.https, signed.id, record, true);
+        session.#resign = !signed.current;
+        return session;
+      }
     }
     // A cookie that names nothing (forged, garbled, expired, destroyed): a fresh session,
     // which reaches the store only when the app puts something in it.
@@ -406,18 +438,26 @@ export class WebSession implements SessionPort {
       await (this.#config.store.touch ?? this.#config.store.set).call(this.#config.store, this.#id, this.#record as SessionRecord);
       return [await this.#cookie()];
     }
+    if (this.#resign && this.#stored && this.#id === this.#cookieId) {
+      // Only the signature changes: the stored expiry stays the cookie's, so re-signing
+      // stretches no session and writes nothing to the store.
+      this.#resign = false;
+      return [await this.#cookie(storedExpiry(this.#record.cookie))];
+    }
     // Logged out (or the cookie named nothing) and nothing new stored: clear the browser's cookie.
     if (!this.#stored && (this.#destroyed || (this.#cookieNamed && this.#cookieId === undefined))) return [this.#clearCookie()];
     return [];
   }
 
-  async #cookie(): Promise<string> {
+  /** The session cookie; `expires` given: that expiry (null: a browser-session cookie), otherwise one from now by the session's lifetime. */
+  async #cookie(expires?: Date | null): Promise<string> {
     const config = this.#config;
+    const at = expires === undefined ? (this.#maxAge === null ? null : new Date(Date.now() + this.#maxAge)) : expires;
     return serialize(config.name, await config.sign(this.#id), {
       ...this.#attributes(),
       ...(config.partitioned === undefined ? {} : { partitioned: config.partitioned }),
       ...(config.priority === undefined ? {} : { priority: config.priority }),
-      ...(this.#maxAge === null ? {} : { expires: new Date(Date.now() + this.#maxAge) }),
+      ...(at === null ? {} : { expires: at }),
     });
   }
 

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_FRAMEWORKS, type Framework } from '../../demo/page.ts';
 import { freePort } from './ports.ts';
 
-export const SHARED_SECRET = '5pNSSeLdb8LDZZXj2Wc2ZV6Vedy+aJpnCJqJEkP+9jwZRTlRv0fsYejF6nq7MsX6';
-// Random: the fetch handler's session layer refuses a guessable secret, as the core does.
-export const SESSION_SECRET = 'pNGG_Xk_n6MwgLSMd0NhknLTyB0Mb0QNnTzzuq650NggMPcb_HWgk83p';
+import { SESSION_SECRET, SHARED_SECRET } from './secrets.ts';
+
+export { SESSION_SECRET, SHARED_SECRET };
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

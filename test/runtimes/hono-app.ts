@@ -13,9 +13,9 @@ import { Hono } from 'hono';
 import { sharedSession, type WebSessionStore } from 'shared-session/hono';
 import type { SharingStore } from 'shared-session';
 
-/** The secrets of every test site (test/helpers/sites.ts has the same; that file imports node: modules). */
-export const SHARED_SECRET = '5pNSSeLdb8LDZZXj2Wc2ZV6Vedy+aJpnCJqJEkP+9jwZRTlRv0fsYejF6nq7MsX6';
-export const SESSION_SECRET = 'test-session-secret-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+import { SESSION_SECRET, SHARED_SECRET } from '../helpers/secrets.ts';
+
+export { SESSION_SECRET, SHARED_SECRET };
 
 export interface RuntimeSiteOptions {
   readonly origin: string;

@@ -47,6 +47,8 @@ export interface AppOptions {
   cookieName: string;
   /** A line of the server's output that says it listens. */
   ready: RegExp;
+  /** More environment (e.g. the site's own origin, for a framework that cannot tell it). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -65,6 +67,7 @@ export function startApp(options: AppOptions): Promise<AppProcess> {
     SESSION_COOKIE: options.cookieName,
     HOST: '127.0.0.1',
     PORT: new URL(options.origin).port,
+    ...options.env,
   };
   const child = spawn(process.execPath, ['--conditions=@shared-session/source', options.entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];

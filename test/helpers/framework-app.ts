@@ -40,6 +40,8 @@ export interface AppProcess {
 export interface AppOptions {
   /** The server's entry file, relative to the root. */
   entry: string;
+  /** Arguments after the entry (a CLI's command and flags). */
+  args?: readonly string[];
   origin: string;
   sites: readonly string[];
   /** The SQLite file the Express sites of the test use too. */
@@ -69,7 +71,7 @@ export function startApp(options: AppOptions): Promise<AppProcess> {
     PORT: new URL(options.origin).port,
     ...options.env,
   };
-  const child = spawn(process.execPath, ['--conditions=@shared-session/source', options.entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=@shared-session/source', options.entry, ...(options.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {

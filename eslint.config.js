@@ -5,7 +5,7 @@ const FRAMEWORKS = ['express', 'express-session', 'fastify', '@fastify/*', 'koa'
 const STORE_CLIENTS = ['redis', '@redis/*', 'pg', 'pg-*', 'ioredis', 'node:sqlite'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/data/', '.tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/data/', '.tmp/', 'examples/*/dist/', 'examples/*/build/', 'examples/*/.astro/', 'examples/*/.svelte-kit/', 'examples/*/.next/', 'examples/next/next-env.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -30,10 +30,10 @@ import { sharedSession as honoShared } from 'shared-session/hono';
 import { koaStore, sharedSession as koaShared } from 'shared-session/koa';
 import { SqliteStore } from 'shared-session/sqlite';
 import { ADAPTERS, adapterSites, type Adapter } from './adapters.ts';
+import { SESSION_SECRET } from './apps.ts';
 
 const { values } = parseArgs({ options: { store: { type: 'string' }, secret: { type: 'string' } } });
 const SECRET = values.secret!;
-const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
 const MAX_AGE = 3_600_000;
 // @hono/session wants 32 bytes, hex-encoded.
 const HONO_SESSION_SECRET = '5f2b8c0e9d41a7736e0f5c2d19ab84e07c3d6f1a2b4e8c9d0f1e2a3b4c5d6e7f';

@@ -18,7 +18,8 @@ import { linkCookie, linkState, newLinkKey } from '../src/core/link-cookie.ts';
 import { resolveOptions, type Config } from '../src/core/options.ts';
 import { EMPTY_NOTE, NOTE_KEY, withHolder, writeNote, type Note } from '../src/core/note.ts';
 
-export const SESSION_SECRET = 'bench-session-secret-0123456789abcdefghijkl';
+// Random: the fetch handler's session layer refuses a guessable secret.
+export const SESSION_SECRET = 'VXmDie9sLY0dGaq-NtaWDl_HJsOWw7MDGTw_X2Tfv3Iu';
 /** The two sites of the hop, the row counts and the store calls: the hub first. */
 export const HUB = 'http://hub.localhost:1';
 export const SITE = 'http://site.localhost:2';

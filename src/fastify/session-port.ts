@@ -17,6 +17,11 @@ import { SharedSessionError, isSharingStore, type FoundSession, type SessionPort
  * 3. With `saveUninitialized: false`, a session that is not modified is neither saved nor
  *    sent a cookie at onSend unless it `isSaved()`: an adopted session is saved here first
  *    (`flush`), so that its cookie goes out.
+ * 4. A stored browser-session cookie (`expires: null`, `originalMaxAge: null`) is loaded with
+ *    the site's `maxAge` (its Cookie takes `originalMaxAge || maxAge`): the app's decision
+ *    for that session is lost. The stored `expires: null` survives only in the Session's
+ *    private cookie options, where a dated or cookie-less record leaves a date or nothing;
+ *    from it, `keepBrowserSession` makes the cookie a browser-session one again.
  */
 
 /** The parts of @fastify/session's Session this port uses. */
@@ -118,6 +123,18 @@ function useSiteCookie(session: FastifySessionLike, shape: SiteShape): void {
   if (opts) for (const name of COOKIE_ATTRIBUTES) opts[name] = shape.cookieOpts[name];
 }
 
+/**
+ * Make a loaded session's cookie a browser-session cookie again when its stored cookie was
+ * one (trap 4): @fastify/session copies the stored cookie over the site's options, so an own
+ * `expires` of null there is the stored one (unless the site itself configures it).
+ */
+function keepBrowserSession(session: FastifySessionLike, shape: SiteShape): void {
+  const opts = session[symbolNamed(session, 'cookieOpts') as unknown as string] as Record<string, unknown> | undefined;
+  if (!opts || !Object.hasOwn(opts, 'expires') || opts.expires !== null || Object.hasOwn(shape.cookieOpts, 'expires')) return;
+  session.cookie.expires = null;
+  session.cookie.originalMaxAge = null;
+}
+
 function isEmptyRecord(record: Record<string, unknown>): boolean {
   for (const key in record) if (key !== 'cookie' && key !== NOTE_KEY) return false;
   return true;
@@ -156,8 +173,11 @@ export class FastifySessionPort implements SessionPort {
     for (const name in cookies) {
       if (cookies[name]?.endsWith(session.encryptedSessionId)) {
         this.#stored.add(session);
-        // Loaded: it may carry another site's cookie attributes (trap 1).
-        useSiteCookie(session, probe(request));
+        // Loaded: it may carry another site's cookie attributes (trap 1), and lost a
+        // browser-session lifetime to the site's maxAge (trap 4).
+        const shape = probe(request);
+        useSiteCookie(session, shape);
+        keepBrowserSession(session, shape);
         break;
       }
     }

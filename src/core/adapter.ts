@@ -12,3 +12,4 @@ export { NOTE_KEY } from './note.ts';
 export { optionError } from './errors.ts';
 export { warnNoSession } from './shared-session.ts';
 export { checkStrength as checkSecretStrength } from './keys.ts';
+export { exposeCore } from './expose-core.ts';

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
+import { exposeCore, optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
 import {
   PRIVATE_RESPONSE_HEADERS,
   SharedSession,
@@ -219,19 +219,7 @@ export function sharedSession(options: ExpressSharedSessionOptions): SharedSessi
     else warnNoSession();
     passOn(res, next);
   }) as SharedSessionMiddleware;
-  Object.defineProperty(middleware, 'core', { value: core, enumerable: true });
-  middleware.on = function on(event, listener) {
-    core.on(event, listener);
-    return this;
-  };
-  middleware.once = function once(event, listener) {
-    core.once(event, listener);
-    return this;
-  };
-  middleware.off = function off(event, listener) {
-    core.off(event, listener);
-    return this;
-  };
+  exposeCore(middleware, core);
   middleware.loader = async (req, res, loaderOptions) => {
     const html = await core.loader(factsOf(req), ExpressSessionPort.of(req), { nonce: nonceOf(req, res), ...loaderOptions });
     if (html !== '') keepHeaders(res, PRIVATE_RESPONSE_HEADERS);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
+import { exposeCore, optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
 import {
   PRIVATE_RESPONSE_HEADERS,
   SharedSession,
@@ -189,19 +189,7 @@ export function sharedSession(options: FastifySharedSessionOptions): SharedSessi
   marked[Symbol.for('skip-override')] = true;
   marked[Symbol.for('fastify.display-name')] = 'shared-session';
   marked[Symbol.for('plugin-meta')] = { name: 'shared-session', fastify: '5.x' };
-  Object.defineProperty(plugin, 'core', { value: core, enumerable: true });
-  plugin.on = function on(event, listener) {
-    core.on(event, listener);
-    return this;
-  };
-  plugin.once = function once(event, listener) {
-    core.once(event, listener);
-    return this;
-  };
-  plugin.off = function off(event, listener) {
-    core.off(event, listener);
-    return this;
-  };
+  exposeCore(plugin, core);
   return plugin;
 }
 

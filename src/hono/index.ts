@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { optionError } from '../core/adapter.ts';
+import { exposeCore, optionError } from '../core/adapter.ts';
 import type { LoaderOptions, SharedSession, SharedSessionEvents } from '../index.ts';
 import { sharedSessionHandler, type FetchSharedSessionOptions, type Pass, type WebSession } from '../web/index.ts';
 
@@ -82,23 +82,11 @@ export function sharedSession(options: HonoSharedSessionOptions): HonoSharedSess
       c.res = finished;
     }
   }) as HonoSharedSession;
-  Object.defineProperty(middleware, 'core', { value: handler.core, enumerable: true });
+  exposeCore(middleware, handler.core, handler);
   middleware.loader = async (c, loaderOptions) => {
     const pass = (c as Holding)[PASS];
     if (!pass) return '';
     return pass.loader({ nonce: nonceOf(c), ...loaderOptions });
-  };
-  middleware.on = function on(event, listener) {
-    handler.on(event, listener);
-    return this;
-  };
-  middleware.once = function once(event, listener) {
-    handler.once(event, listener);
-    return this;
-  };
-  middleware.off = function off(event, listener) {
-    handler.off(event, listener);
-    return this;
   };
   return middleware;
 }

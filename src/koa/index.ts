@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
+import { exposeCore, optionError, warnNoSession as warnNoSessionOnce } from '../core/adapter.ts';
 import {
   PRIVATE_RESPONSE_HEADERS,
   SharedSession,
@@ -224,19 +224,7 @@ export function sharedSession(options: KoaSharedSessionOptions): KoaSharedSessio
     // The app may have set its own Cache-Control: the core's headers win.
     applyKept(ctx);
   }) as KoaSharedSessionMiddleware;
-  Object.defineProperty(middleware, 'core', { value: core, enumerable: true });
-  middleware.on = function on(event, listener) {
-    core.on(event, listener);
-    return this;
-  };
-  middleware.once = function once(event, listener) {
-    core.once(event, listener);
-    return this;
-  };
-  middleware.off = function off(event, listener) {
-    core.off(event, listener);
-    return this;
-  };
+  exposeCore(middleware, core);
   middleware.loader = loader;
   return middleware;
 }
